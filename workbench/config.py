@@ -197,6 +197,19 @@ class TrainingConfig:
             raise _err("metrics_dir", "a path string or None", self.metrics_dir)
         _check_int("log_every_steps", self.log_every_steps, 1)
         _check_bool("progress_bar", self.progress_bar)
+        # the schedule's own parameters, checked on a throwaway optimizer before training
+        from workbench.train.schedules import validate_schedule
+
+        kwargs = dict(self.schedule_kwargs)
+        if self.schedule == "plateau":
+            kwargs.setdefault("mode", self.monitor_mode)
+        try:
+            validate_schedule(self.schedule, total_steps=self.max_steps, warmup_steps=self.warmup_steps,
+                              base_lr=self.lr, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"TrainingConfig.schedule_kwargs / warmup_steps must be valid for schedule "
+                             f"{self.schedule!r}; got schedule_kwargs={self.schedule_kwargs!r}, "
+                             f"warmup_steps={self.warmup_steps}: {exc}") from exc
 
     def replace(self, **changes: Any) -> TrainingConfig:
         """Return a validated copy with ``changes`` applied (unknown names raise ``TypeError``)."""

@@ -1,0 +1,299 @@
+import logging
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tests.tiny import tiny_data, tiny_model
+from workbench.config import TrainingConfig
+from workbench.train import Event, NonFiniteLossError, Technique, Trainer
+
+
+def cfg(**kw):
+    base = dict(epochs=2, batch_size=8, lr=0.05, optimizer="sgd", progress_bar=False,
+                eval_every_epochs=None, log_every_steps=1)
+    base.update(kw)
+    return TrainingConfig(**base)
+
+
+class Recorder(Technique):
+    def __init__(self, name, log):
+        super().__init__()
+        self.name, self.log = name, log
+
+    def __getattr__(self, attr):
+        if attr.startswith("on_"):
+            event = attr[3:]
+            return lambda state: self.log.append((self.name, event))
+        raise AttributeError(attr)
+
+
+def test_event_sequence_and_order():
+    data, task = tiny_data(n=32)
+    log = []
+    t = Trainer(tiny_model(), cfg(epochs=1, grad_accum_steps=2, eval_every_epochs=1), data, data, task=task,
+                techniques=[Recorder("a", log), Recorder("b", log)])
+    t.fit()
+    events = [e for n, e in log if n == "a"]
+    assert events[0] == "fit_start" and events[-1] == "fit_end"
+    assert events.count("batch_start") == 4 and events.count("step_end") == 2
+    assert events.count("after_forward") == 4 and events.count("after_backward") == 4
+    assert events.count("eval_end") == 1 and events.count("epoch_end") == 1
+    # before/start events run first-to-last, after/end events last-to-first
+    first = {e: [n for n, ev in log if ev == e][:2] for e in ("batch_start", "before_backward",
+                                                              "after_forward", "step_end")}
+    assert first["batch_start"] == ["a", "b"] and first["before_backward"] == ["a", "b"]
+    assert first["after_forward"] == ["b", "a"] and first["step_end"] == ["b", "a"]
+    # within a micro-step: batch_start < after_forward < before_backward < after_backward
+    seq = events[events.index("batch_start"):events.index("batch_end")]
+    assert seq == ["batch_start", "after_forward", "before_backward", "after_backward"]
+
+
+def test_per_example_losses_and_ids_reach_techniques():
+    data, task = tiny_data(n=40)
+    seen = {}
+
+    class Probe(Technique):
+        def on_after_forward(self, state):
+            b = state.batch
+            expected = F.cross_entropy(state.outputs, b["targets"], reduction="none")
+            assert state.per_example_loss.shape == (b["targets"].shape[0],)
+            assert torch.allclose(state.per_example_loss, expected)
+            for i in b["ids"].tolist():
+                seen[i] = seen.get(i, 0) + 1
+
+    Trainer(tiny_model(), cfg(epochs=1), data, task=task, techniques=[Probe()]).fit()
+    assert sorted(seen) == data.ids.tolist() and set(seen.values()) == {1}
+
+
+def test_loss_weights_mask_examples():
+    """Zero weights remove examples from the gradient: training on a masked half equals
+    training on that half with its loss rescaled by the kept fraction."""
+    data, task = tiny_data(n=16)
+
+    class MaskOdd(Technique):
+        def on_after_forward(self, state):
+            state.loss_weights = (state.batch["ids"] % 2 == 0).float()
+
+    m1 = tiny_model()
+    Trainer(m1, cfg(epochs=1, batch_size=16), data, task=task, techniques=[MaskOdd()]).fit()
+    m2 = tiny_model()
+    keep = (data.ids % 2 == 0).nonzero().flatten().tolist()
+    x, y = data.inputs[keep], data.targets[keep]
+    loss = F.cross_entropy(m2(x), y, reduction="sum") / 16
+    opt = torch.optim.SGD(m2.parameters(), lr=0.05, momentum=0.9)
+    loss.backward()
+    opt.step()
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_gradient_accumulation_matches_large_batch():
+    data, task = tiny_data(n=64)
+    m_acc, m_big = tiny_model(), tiny_model()
+    s1 = Trainer(m_acc, cfg(epochs=2, batch_size=8, grad_accum_steps=4), data, task=task).fit()
+    s2 = Trainer(m_big, cfg(epochs=2, batch_size=32), data, task=task).fit()
+    assert s1.effective_step == s2.effective_step == 4
+    assert s1.step == 16 and s2.step == 4
+    for a, b in zip(m_acc.parameters(), m_big.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_effective_step_counts_partial_window_at_epoch_end():
+    data, task = tiny_data(n=40)  # 5 batches of 8 per epoch; accumulation 2 -> 3 steps/epoch
+    s = Trainer(tiny_model(), cfg(epochs=3, grad_accum_steps=2), data, task=task).fit()
+    assert s.step == 15 and s.effective_step == 9 and s.examples_seen == 120
+    rows = [r["effective_step"] for r in s.history]
+    assert rows == list(range(1, 10))  # one metrics row per optimizer step, never per micro-step
+
+
+def test_gradient_clipping_bounds_the_update():
+    data, task = tiny_data(n=32)
+    norms = []
+    trainer = Trainer(tiny_model(), cfg(epochs=1, lr=1.0, max_grad_norm=0.01, optimizer="sgd", momentum=0.0),
+                      data, task=task)
+
+    def spy(optimizer, args, kwargs):
+        g = torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
+        norms.append(float(g.norm()))
+
+    trainer.optimizer.register_step_pre_hook(spy)
+    trainer.fit()
+    assert norms and max(norms) <= 0.01 * (1 + 1e-4)
+    assert trainer.state.metrics["grad_norm"] > 0.01  # the norm before clipping is reported
+
+
+def test_bf16_autocast_trains():
+    data, task = tiny_data(n=64)
+    dtypes = []
+
+    class Dtype(Technique):
+        def on_after_forward(self, state):
+            dtypes.append(state.outputs.dtype)
+
+    t = Trainer(tiny_model(), cfg(epochs=15, precision="bf16", optimizer="adam", lr=0.02, eval_every_epochs=15),
+                data, data, task=task, techniques=[Dtype()])
+    s = t.fit()
+    assert set(dtypes) == {torch.bfloat16}
+    assert s.history[0]["train_loss"] > s.history[-1]["train_loss"]
+    assert s.metrics["val_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+def test_every_optimizer_reduces_loss(name):
+    data, task = tiny_data(n=64)
+    lr = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.005, "adagrad": 0.1}[name]
+    t = Trainer(tiny_model(), cfg(epochs=10, optimizer=name, lr=lr), data, task=task)
+    before = t.evaluate(data)["loss"]
+    t.fit()
+    assert type(t.optimizer).__name__.lower() == name
+    assert t.evaluate(data)["loss"] < 0.7 * before
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse", "mae", "huber"])
+def test_losses_are_per_example(loss):
+    from workbench.train.optim import build_loss
+
+    fn = build_loss(loss, huber_delta=0.5)
+    out = torch.randn(5, 3)
+    tgt = torch.tensor([0, 2, 1, 1, 0])
+    per = fn(out, tgt)
+    assert per.shape == (5,)
+    onehot = F.one_hot(tgt, 3).float()
+    expected = {
+        "cross_entropy": F.cross_entropy(out, tgt, reduction="none"),
+        "mse": ((out - onehot) ** 2).mean(1),
+        "mae": (out - onehot).abs().mean(1),
+        "huber": F.huber_loss(out, onehot, delta=0.5, reduction="none").mean(1),
+    }[loss]
+    assert torch.allclose(per, expected)
+    # regression targets [B] against outputs [B, 1]
+    if loss != "cross_entropy":
+        r = fn(torch.randn(4, 1), torch.randn(4))
+        assert r.shape == (4,)
+
+
+def test_validation_every_n_steps_and_early_stopping():
+    data, task = tiny_data(n=32)
+    # lr tiny: validation accuracy cannot improve, so patience 2 stops after 3 evaluations
+    s = Trainer(tiny_model(), cfg(epochs=50, lr=1e-9, eval_every_steps=3, eval_every_epochs=None,
+                                  early_stopping_patience=2, early_stopping_min_delta=0.01),
+                data, data, task=task).fit()
+    evals = [r["effective_step"] for r in s.history if not math.isnan(r["val_accuracy"])]
+    assert evals == [3, 6, 9]
+    assert s.effective_step == 9 and "early stopping" in s.stop_reason
+
+
+def test_max_steps_and_schedule_from_torch():
+    data, task = tiny_data(n=64)
+    lrs = []
+
+    class LR(Technique):
+        def on_step_end(self, state):
+            lrs.append(state.lr)
+
+    t = Trainer(tiny_model(), cfg(epochs=100, max_steps=20, schedule="one_cycle", lr=0.1), data,
+                task=task, techniques=[LR()])
+    s = t.fit()
+    assert s.effective_step == 20 and "max_steps" in s.stop_reason
+    assert type(t.scheduler).__name__ == "OneCycleLR"
+    peak = max(range(len(lrs)), key=lambda i: lrs[i])
+    assert 3 <= peak <= 7 and lrs[-2] < lrs[peak] / 100  # lrs[-2] is the last lr used
+
+
+def test_nonfinite_loss_raises_with_step_and_ids(tmp_path):
+    data, task = tiny_data(n=40)
+
+    class Poison(Technique):
+        def on_batch_start(self, state):
+            if state.effective_step == 3:
+                state.batch = dict(state.batch)
+                x = state.batch["inputs"].clone()
+                x[1] = math.nan
+                state.batch["inputs"] = x
+
+    t = Trainer(tiny_model(), cfg(epochs=5, checkpoint_dir=str(tmp_path), checkpoint_every_steps=1,
+                                  keep_checkpoints=10), data, task=task, techniques=[Poison()])
+    with pytest.raises(NonFiniteLossError) as err:
+        t.fit()
+    msg = str(err.value)
+    assert "step 3" in msg and "effective step 3" in msg
+    bad_id = None
+    # the message names every id of the batch and the one that went non-finite
+    ids_part = msg.split("non-finite for ids")[1]
+    bad_id = int(ids_part.strip(" [").split("]")[0])
+    assert 1000 <= bad_id < 1040
+    files = sorted(p.name for p in tmp_path.glob("step-*.pt"))
+    assert files[-1] == "step-00000003.pt"  # nothing written after the bad step
+    t2 = Trainer(tiny_model(), cfg(epochs=5), data, task=task, techniques=[Poison()])
+    t2.load_checkpoint(tmp_path)
+    assert t2.state.effective_step == 3
+    assert all(torch.isfinite(p).all() for p in t2.model.parameters())
+
+
+def test_nonfinite_stop_mode_stops_cleanly():
+    data, task = tiny_data(n=40)
+
+    class Poison(Technique):
+        def on_after_forward(self, state):
+            if state.effective_step == 2:
+                state.per_example_loss = state.per_example_loss * math.inf
+
+    s = Trainer(tiny_model(), cfg(epochs=5, on_nonfinite="stop"), data, task=task,
+                techniques=[Poison()]).fit()
+    assert s.stop and "non-finite" in s.stop_reason and s.effective_step == 2
+
+
+def test_compile_fallback_to_eager_is_logged(monkeypatch, caplog):
+    data, task = tiny_data(n=32)
+
+    def broken_compile(model, **kw):
+        def run(*a, **k):
+            raise RuntimeError("inductor exploded")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    m_c, m_e = tiny_model(), tiny_model()
+    with caplog.at_level(logging.WARNING, logger="workbench"):
+        s = Trainer(m_c, cfg(epochs=2, compile=True), data, task=task).fit()
+    assert "falling back to eager" in caplog.text and s.counters["compile_fallback"] == 1
+    Trainer(m_e, cfg(epochs=2), data, task=task).fit()
+    for a, b in zip(m_c.parameters(), m_e.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_compiled_and_eager_agree():
+    data, task = tiny_data(n=64)
+    m_c, m_e = tiny_model(), tiny_model()
+    Trainer(m_c, cfg(epochs=2, compile=True, compile_mode="default"), data, task=task).fit()
+    Trainer(m_e, cfg(epochs=2), data, task=task).fit()
+    for a, b in zip(m_c.parameters(), m_e.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_predict_and_evaluate():
+    data, task = tiny_data(n=50)
+    t = Trainer(tiny_model(), cfg(epochs=1), data, task=task)
+    ids, out = t.predict(data)
+    assert ids.tolist() == data.ids.tolist() and out.shape == (50, 3)
+    m = t.evaluate(data, prefix="val_")
+    acc = float((out.argmax(1) == data.targets).float().mean())
+    assert m["val_accuracy"] == pytest.approx(acc)
+
+
+def test_trainer_rejects_bad_setup():
+    data, task = tiny_data(n=8)
+    with pytest.raises(ValueError, match="empty"):
+        Trainer(tiny_model(), cfg(), data.subset([]), task=task)
+    with pytest.raises(ValueError, match="task="):
+        Trainer(tiny_model(), cfg(), data)
+    with pytest.raises(ValueError, match="unique"):
+        Trainer(tiny_model(), cfg(), data, task=task, techniques=[Technique(), Technique()])
+
+
+def test_events_enum_is_complete():
+    assert [e.value for e in Event] == ["fit_start", "epoch_start", "batch_start", "after_forward",
+                                        "before_backward", "after_backward", "step_end", "batch_end",
+                                        "eval_end", "epoch_end", "fit_end"]

@@ -1,0 +1,215 @@
+"""Tests for workbench.ui: renderer setup, LivePlot throttling/drawing, control panels."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from workbench import ui
+
+
+@pytest.fixture
+def renderer():
+    saved = pio.renderers.default
+    yield
+    pio.renderers.default = saved
+
+
+def test_setup_notebook_sets_renderer_outside_colab(renderer, monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    pio.renderers.default = "json"
+    assert not ui.in_colab()
+    assert ui.setup_notebook() == "plotly_mimetype+notebook"
+    assert pio.renderers.default == "plotly_mimetype+notebook"
+
+
+def test_setup_notebook_keeps_colab_renderer(renderer, monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    pio.renderers.default = "colab"
+    assert ui.in_colab()
+    assert ui.setup_notebook() == "colab"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_liveplot_throttles_with_monotonic(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    calls = []
+    live = ui.LivePlot(lambda: calls.append(1), every_s=1.0)
+    assert not ui.in_kernel()
+    assert live.update() is True  # first call always draws
+    clock.t += 0.4
+    assert live.update() is False
+    clock.t += 0.4
+    assert live.update() is False
+    clock.t += 0.3  # 1.1 s since the last draw
+    assert live.update() is True
+    assert live.update(force=True) is True
+    live.close()
+    assert (live.draws, live.skipped) == (4, 2)
+    assert calls == []  # outside a kernel make_figure is not called
+
+
+@pytest.fixture
+def fake_kernel(monkeypatch):
+    """Pretend to run in a kernel; record clear_output/display calls."""
+    log: list = []
+    monkeypatch.setattr(ui, "in_kernel", lambda: True)
+    monkeypatch.setattr(ui, "_clear_output", lambda wait=True: log.append(("clear", wait)))
+    monkeypatch.setattr(ui, "_display", lambda obj: log.append(("display", obj)))
+    return log
+
+
+def test_liveplot_draws_clear_then_display(fake_kernel):
+    clock = FakeClock()
+    figs = iter(range(100))
+    live = ui.LivePlot(lambda: next(figs), every_s=2.0, clock=clock)
+    for _ in range(5):
+        live.update()
+        clock.t += 1.0
+    live.close()
+    # draws at t=0, 2, 4, then close
+    assert fake_kernel == [("clear", True), ("display", 0), ("clear", True), ("display", 1),
+                           ("clear", True), ("display", 2), ("clear", True), ("display", 3)]
+    assert live.figure == 3
+
+
+def test_liveplot_into_output_widget(fake_kernel, monkeypatch):
+    out = widgets.Output()
+    cleared = []
+    monkeypatch.setattr(out, "clear_output", lambda wait=False: cleared.append(wait))
+    live = ui.LivePlot(lambda: "fig", every_s=0.0, output=out)
+    live.update()
+    live.update()
+    assert cleared == [True, True]
+    assert fake_kernel == [("display", "fig"), ("display", "fig")]  # no cell-level clear
+
+
+def test_liveplot_callback_and_for_history(fake_kernel):
+    live = ui.LivePlot.for_history(every_s=0.0, x="examples_seen", y="val_accuracy")
+    on_eval = live.callback()
+    rows = []
+    with live:
+        for k in range(3):
+            rows.append({"dataset": "d", "variant": "baseline", "seed": 0,
+                         "examples_seen": 100 * k, "val_accuracy": 0.5 + 0.1 * k})
+            on_eval(list(rows))
+    assert live.draws == 4  # three evaluations + final draw on exit
+    fig = live.figure
+    assert isinstance(fig, go.Figure)
+    assert list(fig.data[0].y) == pytest.approx([0.5, 0.6, 0.7])
+    assert fig.layout.xaxis.title.text == "examples seen"
+    # a DataFrame works too, and no rows yet gives a placeholder figure
+    live.rows = pd.DataFrame(rows)
+    live.update(force=True)
+    assert len(live.figure.data) == 1
+    empty = ui.LivePlot.for_history(every_s=0.0)
+    empty.update()
+    assert empty.figure.layout.annotations[0].text == "no data yet"
+
+
+class FakeExperiment:
+    """Like workbench.experiment.Experiment: on_eval(self); history via history_frame()."""
+
+    def __init__(self, live_callback):
+        self.on_eval = live_callback
+        self.rows: list = []
+        self.frames_built = 0
+
+    def history_frame(self) -> pd.DataFrame:
+        self.frames_built += 1
+        return pd.DataFrame(self.rows)
+
+    def run(self, n: int) -> None:
+        for k in range(n):
+            self.rows.append({"dataset": "d", "variant": "v", "seed": 0, "wall_time": k,
+                              "val_accuracy": 0.1 * k})
+            self.on_eval(self)
+
+
+def test_liveplot_callback_with_experiment_object(fake_kernel):
+    clock = FakeClock()
+    live = ui.LivePlot.for_history(every_s=10.0)
+    live._clock = clock
+    exp = FakeExperiment(live.callback())
+    exp.run(5)  # only the first evaluation draws (throttled)
+    assert live.rows is exp and live.draws == 1 and live.skipped == 4
+    assert exp.frames_built == 1  # the frame is built only when drawing
+    live.close()
+    assert exp.frames_built == 2
+    assert list(live.figure.data[0].y) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
+
+
+def test_liveplot_rejects_negative_interval():
+    with pytest.raises(ValueError):
+        ui.LivePlot(lambda: None, every_s=-1)
+
+
+def test_widget_helpers():
+    lr = ui.lr_slider(3e-4)
+    assert isinstance(lr, widgets.FloatLogSlider)
+    assert (lr.min, lr.max, lr.base) == (-5, 0, 10)
+    assert lr.value == pytest.approx(3e-4)
+    bs = ui.batch_size_slider(32)
+    assert isinstance(bs, widgets.IntSlider) and bs.value == 32
+    assert ui.epochs_slider(3).value == 3
+    dd = ui.dropdown(["adam", "sgd"], description="optimizer")
+    assert dd.value == "adam" and dd.description == "optimizer"
+    assert ui.dropdown({"Adam": "adam", "SGD": "sgd"}, value="sgd").value == "sgd"
+    with pytest.raises(ValueError):
+        ui.dropdown([])
+
+
+def test_control_panel_calls_on_run_with_values(monkeypatch):
+    shown = []
+    monkeypatch.setattr(ui, "_display", shown.append)
+    calls = []
+
+    def on_run(lr, epochs, optimizer):
+        calls.append((lr, epochs, optimizer))
+        return f"trained {epochs}"
+
+    controls = {"lr": ui.lr_slider(1e-2), "epochs": ui.epochs_slider(4),
+                "optimizer": ui.dropdown(["adam", "sgd"])}
+    box, out = ui.control_panel(controls, on_run, run_label="Go")
+    assert isinstance(box, widgets.VBox) and isinstance(out, widgets.Output)
+    assert box.button.description == "Go"
+    assert out in box.children
+    controls["epochs"].value = 7
+    controls["optimizer"].value = "sgd"
+    box.button.click()
+    assert calls == [(pytest.approx(1e-2), 7, "sgd")]
+    assert box.last_result == "trained 7" and shown == ["trained 7"]
+    assert "done" in box.status.value
+    assert not box.button.disabled
+
+
+def test_control_panel_shows_exceptions(capsys):
+    def on_run(epochs):
+        raise RuntimeError("diverged at step 3")
+
+    own = widgets.Output()
+    box, out = ui.control_panel({"epochs": ui.epochs_slider(2)}, on_run, output=own)
+    assert out is own
+    box.button.click()  # must not raise
+    assert isinstance(box.last_error, RuntimeError)
+    assert "RuntimeError: diverged at step 3" in box.status.value
+    assert "error" in box.status.value
+    assert "Traceback" in capsys.readouterr().out  # printed inside the Output
+    assert not box.button.disabled
+    with pytest.raises(ValueError, match="has no .value"):
+        ui.control_panel({"bad": object()}, on_run)

@@ -1,0 +1,54 @@
+"""Data: real data sets with stable example ids, tokenization and vocabularies, collators.
+
+- :mod:`workbench.data.nltk_data`: :func:`find_corpus` / :func:`ensure_corpus` for NLTK corpora;
+- :mod:`workbench.data.text`: :func:`tokenize`, :class:`Vocabulary`;
+- :mod:`workbench.data.datasets`: :class:`ExampleDataset`, :class:`DataSplits` and the loaders
+  (:func:`load_digits`, :func:`load_subj`, :func:`load_mr`, :func:`load_pros_cons`,
+  :func:`load_text_file`, :func:`load_arrays`, :func:`load_dataset`);
+- :mod:`workbench.data.collate`: :class:`TextCollator`, :class:`VisionCollator`,
+  :class:`TabularCollator`.
+"""
+
+from __future__ import annotations
+
+from workbench.data.collate import LUMA_WEIGHTS, TabularCollator, TextCollator, VisionCollator
+from workbench.data.datasets import (
+    DATASETS,
+    SPLIT_PROTOCOL,
+    DataSplits,
+    DataValidationError,
+    ExampleDataset,
+    load_arrays,
+    load_dataset,
+    load_digits,
+    load_mr,
+    load_pros_cons,
+    load_subj,
+    load_text_file,
+)
+from workbench.data.nltk_data import CorpusNotFoundError, ensure_corpus, find_corpus
+from workbench.data.text import Vocabulary, tokenize
+
+__all__ = [
+    "DATASETS",
+    "LUMA_WEIGHTS",
+    "SPLIT_PROTOCOL",
+    "CorpusNotFoundError",
+    "DataSplits",
+    "DataValidationError",
+    "ExampleDataset",
+    "TabularCollator",
+    "TextCollator",
+    "Vocabulary",
+    "VisionCollator",
+    "ensure_corpus",
+    "find_corpus",
+    "load_arrays",
+    "load_dataset",
+    "load_digits",
+    "load_mr",
+    "load_pros_cons",
+    "load_subj",
+    "load_text_file",
+    "tokenize",
+]

@@ -1,0 +1,240 @@
+"""Collate functions: a list of items ``{"id", "input", "target", ...}`` -> a batch dict.
+
+Every batch has ``ids`` (long ``[B]``), ``inputs`` and ``targets`` (long ``[B]`` when every
+target is an integer, float32 ``[B]`` / ``[B, K]`` otherwise). :class:`TextCollator` adds
+``lengths`` and ``attention_mask``. Any further keys the items share (for example
+``"domain"`` or ``"task"``) are collated too: numbers and tensors are stacked (integers as
+long, else float32), anything else is returned as a list.
+
+Pick the collator for a data set with :meth:`workbench.config.TaskSpec.collator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from workbench.config import IMAGENET_MEAN, IMAGENET_STD
+
+__all__ = ["LUMA_WEIGHTS", "TabularCollator", "TextCollator", "VisionCollator", "collate_values"]
+
+#: ITU-R BT.601 luma weights (R, G, B), as in PIL's ``convert("L")`` and torchvision's
+#: ``rgb_to_grayscale``.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+_CORE_KEYS = ("id", "input", "target")
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, torch.Tensor):
+        return v.dtype == torch.bool or not (torch.is_floating_point(v) or torch.is_complex(v))
+    return isinstance(v, int)  # bool is an int
+
+
+def collate_values(values: Sequence[Any], name: str = "value") -> torch.Tensor | list[Any]:
+    """Stack per-item values: integers -> ``torch.long``, other numbers -> ``torch.float32``.
+
+    Python numbers and tensors of equal shape are stacked to ``[B, ...]``; anything else
+    (strings, dicts, None) comes back as a plain list.
+
+    Raises:
+        ValueError: if tensors of different shapes are mixed (naming ``name``).
+    """
+    if not values:
+        return torch.zeros(0, dtype=torch.long)
+    if all(isinstance(v, (int, float)) and not isinstance(v, complex) for v in values):
+        dtype = torch.long if all(_is_int(v) for v in values) else torch.float32
+        return torch.tensor(values, dtype=dtype)
+    if all(isinstance(v, (torch.Tensor, int, float)) for v in values):
+        tensors = [torch.as_tensor(v) for v in values]
+        shapes = {tuple(t.shape) for t in tensors}
+        if len(shapes) != 1:
+            raise ValueError(f"cannot stack {name!r}: items have shapes {sorted(shapes)}")
+        dtype = torch.long if all(_is_int(t) for t in tensors) else torch.float32
+        return torch.stack([t.to(dtype) for t in tensors])
+    return list(values)
+
+
+def _base_batch(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    if len(items) == 0:
+        raise ValueError("cannot collate an empty list of items")
+    missing = [k for k in _CORE_KEYS if k not in items[0]]
+    if missing:
+        raise ValueError(f"items must be dicts with keys {list(_CORE_KEYS)}; the first item lacks {missing}")
+    batch: dict[str, Any] = {
+        "ids": torch.tensor([int(it["id"]) for it in items], dtype=torch.long),
+        "targets": collate_values([it["target"] for it in items], "target"),
+    }
+    extra = set(items[0]) - set(_CORE_KEYS)
+    for key in sorted(extra):
+        if all(key in it for it in items):
+            batch[key] = collate_values([it[key] for it in items], key)
+    return batch
+
+
+class TextCollator:
+    """Pad variable-length token-id sequences into a batch.
+
+    Args:
+        pad_id: id written into padding positions (``TaskSpec.pad_id``, 0).
+        max_length: truncate longer sequences to this many tokens (None: no limit).
+        min_length: pad every batch to at least this many positions (a CNN with filter
+            width 5 needs 5).
+
+    Call with a list of items (``input``: 1-D integer tensor or list of ints) and get::
+
+        ids             long [B]
+        inputs          long [B, L]   right-padded with pad_id, L = max(min_length, longest
+                                      sequence after truncation)
+        lengths         long [B]      tokens before padding (after truncation)
+        attention_mask  bool [B, L]   True on real tokens
+        targets         long [B] (integer targets) or float32 [B] / [B, K]
+
+    Raises:
+        ValueError: for invalid arguments, an empty item list or an input that is not 1-D.
+    """
+
+    def __init__(self, pad_id: int = 0, max_length: int | None = None, min_length: int = 1):
+        if isinstance(pad_id, bool) or not isinstance(pad_id, int) or pad_id < 0:
+            raise ValueError(f"pad_id must be an integer >= 0; got {pad_id!r}")
+        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                       or max_length < 1):
+            raise ValueError(f"max_length must be None or an integer >= 1; got {max_length!r}")
+        if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 1:
+            raise ValueError(f"min_length must be an integer >= 1; got {min_length!r}")
+        self.pad_id = pad_id
+        self.max_length = max_length
+        self.min_length = min_length
+
+    def __repr__(self) -> str:
+        return f"TextCollator(pad_id={self.pad_id}, max_length={self.max_length}, min_length={self.min_length})"
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch = _base_batch(items)
+        seqs = []
+        for i, it in enumerate(items):
+            x = it["input"]
+            x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.long)
+            if x.dim() != 1:
+                raise ValueError(f"text item {i} (id {int(it['id'])}) has input shape {tuple(x.shape)}; expected 1-D token ids")
+            if self.max_length is not None:
+                x = x[: self.max_length]
+            seqs.append(x)
+        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+        width = max(self.min_length, int(lengths.max()))
+        inputs = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        for row, s in enumerate(seqs):
+            inputs[row, : len(s)] = s
+        batch["inputs"] = inputs
+        batch["lengths"] = lengths
+        batch["attention_mask"] = torch.arange(width)[None, :] < lengths[:, None]
+        return batch
+
+
+class VisionCollator:
+    """Stack images into ``float32 [B, C, H, W]`` and normalise them per channel.
+
+    Output ``inputs = (x - mean[c]) / std[c]`` for channel ``c`` (torchvision's
+    ``Normalize`` formula), computed in float64 and returned as float32. Without ``mean``
+    / ``std`` the images are only stacked.
+
+    Items may be grey-scale ``[H, W]`` or ``[1, H, W]`` or RGB ``[3, H, W]``, float in
+    [0, 1] (``uint8`` is divided by 255). Channels are matched to ``channels``:
+
+    - ``channels=3`` and a 1-channel item: the grey channel is repeated to R, G, B;
+    - ``channels=1`` and an RGB item: converted to luma with the ITU-R BT.601 weights
+      ``Y = 0.299 R + 0.587 G + 0.114 B`` (:data:`LUMA_WEIGHTS`).
+
+    Args:
+        mean, std: per-channel statistics, ``channels`` values each (or None, None).
+        channels: output channels, 1 or 3.
+
+    Returns (on call): ``{"ids": long [B], "inputs": float32 [B, C, H, W], "targets": ...}``.
+
+    Raises:
+        ValueError: for invalid arguments (``std <= 0``, wrong number of values), or an item
+            whose shape cannot be matched (other channel counts, different ``H, W`` in one batch).
+    """
+
+    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 channels: int = 1):
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3; got {channels!r}")
+        if (mean is None) != (std is None):
+            raise ValueError("mean and std must be given together (or both None)")
+        self.channels = channels
+        self.mean = self.std = None
+        if mean is not None:
+            mean_t = tuple(float(m) for m in mean)
+            std_t = tuple(float(s) for s in std)  # type: ignore[union-attr]
+            if len(mean_t) != channels or len(std_t) != channels:
+                raise ValueError(f"mean and std need {channels} values (one per channel); "
+                                 f"got {len(mean_t)} and {len(std_t)}")
+            if any(not s > 0 for s in std_t):
+                raise ValueError(f"std must be positive; got {std_t}")
+            self.mean, self.std = mean_t, std_t
+            self._mean = torch.tensor(mean_t, dtype=torch.float64)[:, None, None]
+            self._std = torch.tensor(std_t, dtype=torch.float64)[:, None, None]
+
+    @classmethod
+    def imagenet(cls) -> VisionCollator:
+        """RGB collator with the ImageNet statistics (``IMAGENET_MEAN`` / ``IMAGENET_STD``
+        from :mod:`workbench.config`, torchvision's defaults for pretrained models);
+        grey-scale items are repeated to 3 channels."""
+        return cls(mean=IMAGENET_MEAN, std=IMAGENET_STD, channels=3)
+
+    def __repr__(self) -> str:
+        return f"VisionCollator(mean={self.mean}, std={self.std}, channels={self.channels})"
+
+    def _match_channels(self, x: torch.Tensor, i: int, item_id: Any) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x[None]
+        if x.dim() != 3 or x.shape[0] not in (1, 3):
+            raise ValueError(f"image item {i} (id {item_id}) has shape {tuple(x.shape)}; "
+                             "expected [H, W], [1, H, W] or [3, H, W]")
+        if x.dtype == torch.uint8:
+            x = x.to(torch.float64) / 255.0
+        else:
+            x = x.to(torch.float64)
+        c = x.shape[0]
+        if c == self.channels:
+            return x
+        if self.channels == 3:  # grey -> RGB
+            return x.expand(3, -1, -1)
+        w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)[:, None, None]
+        return (x * w).sum(dim=0, keepdim=True)  # RGB -> luma
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch = _base_batch(items)
+        images = [self._match_channels(torch.as_tensor(it["input"]), i, it["id"])
+                  for i, it in enumerate(items)]
+        shapes = {tuple(im.shape) for im in images}
+        if len(shapes) != 1:
+            raise ValueError(f"images in one batch must share a shape; got {sorted(shapes)}")
+        x = torch.stack(images)
+        if self.mean is not None:
+            x = (x - self._mean) / self._std
+        batch["inputs"] = x.to(torch.float32).contiguous()
+        return batch
+
+
+class TabularCollator:
+    """Stack feature vectors: ``{"ids": long [B], "inputs": float32 [B, F], "targets": ...}``.
+
+    Raises:
+        ValueError: if the items' feature vectors differ in shape.
+    """
+
+    def __repr__(self) -> str:
+        return "TabularCollator()"
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch = _base_batch(items)
+        xs = [torch.as_tensor(it["input"]) for it in items]
+        shapes = {tuple(x.shape) for x in xs}
+        if len(shapes) != 1:
+            raise ValueError(f"feature vectors in one batch must share a shape; got {sorted(shapes)}")
+        batch["inputs"] = torch.stack(xs).to(torch.float32)
+        return batch

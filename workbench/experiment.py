@@ -1,0 +1,395 @@
+"""The experiment runner: variants x seeds on real data, against a baseline.
+
+An experiment is a data set (or several), a model factory, a baseline recipe, variants
+(technique lists and config changes), seeds and a target metric fixed before the runs.
+Running it yields one :class:`RunRecord` per (data set, variant, seed); from the records
+come time-to-target (wall seconds and examples seen), final metrics, their mean and
+spread over seeds, and ratios to the baseline (:func:`summarize`).
+
+Time-to-target is read off the validation curve: the first evaluation at which the target
+metric reaches the target value; its ``wall_time`` (training seconds, evaluation
+excluded, technique overhead included) and ``examples_seen`` are the costs. A run that
+never reaches the target has NaN costs, and a variant whose seeds did not all reach it
+gets no ratio (``reached`` says how many did).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.config import TaskSpec, TrainingConfig
+from workbench.train.events import Technique
+from workbench.train.trainer import Trainer, seed_everything
+
+ModelFactory = Callable[[TaskSpec], torch.nn.Module]
+TechniqueFactory = Callable[[Any, int], Sequence[Technique]]
+
+HISTORY_COLUMNS = ["dataset", "variant", "seed", "step", "effective_step", "epoch", "examples_seen",
+                   "wall_time", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target a run must reach, fixed before the runs.
+
+    Args:
+        metric: a validation metric name from the history (``"val_accuracy"``, ``"val_loss"``).
+        value: the value to reach.
+        mode: ``"max"`` (reach means ``>= value``) or ``"min"`` (``<= value``).
+
+    Raises:
+        ValueError: unknown mode or non-finite value.
+    """
+
+    metric: str = "val_accuracy"
+    value: float = 0.9
+    mode: str = "max"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("max", "min"):
+            raise ValueError(f"Target.mode must be 'max' or 'min'; got {self.mode!r}")
+        if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
+            raise ValueError(f"Target.value must be a finite number; got {self.value!r}")
+
+    def reached(self, x: float) -> bool:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return False
+        return x >= self.value if self.mode == "max" else x <= self.value
+
+    def describe(self) -> str:
+        op = ">=" if self.mode == "max" else "<="
+        return f"{self.metric} {op} {self.value:g}"
+
+
+@dataclass
+class Variant:
+    """One recipe to compare: config changes and techniques on top of the base config.
+
+    Args:
+        name: label in tables and plots (unique within an experiment).
+        config: field changes applied to the data set's base :class:`TrainingConfig`.
+        techniques: ``factory(data, seed) -> list of Technique``, called fresh for every
+            run (techniques hold state).
+        model_factory: overrides the experiment's model factory for this variant.
+        claim: the speedup claimed for this technique elsewhere, printed beside the
+            measured figure (for example ``"1.4x (curriculum, claimed)"``).
+    """
+
+    name: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    techniques: TechniqueFactory | None = None
+    model_factory: ModelFactory | None = None
+    claim: str = ""
+
+
+@dataclass
+class RunRecord:
+    """One training run: its metric rows (one per logged step) and summary figures."""
+
+    dataset: str
+    variant: str
+    seed: int
+    rows: list[dict[str, Any]]
+    test_metrics: dict[str, float]
+    wall_time: float
+    examples_seen: int
+    effective_steps: int
+    stop_reason: str
+    counters: dict[str, int]
+    time_to_target_s: float = math.nan
+    examples_to_target: float = math.nan
+    steps_to_target: float = math.nan
+    final_metric: float = math.nan
+
+    def eval_rows(self, metric: str) -> list[dict[str, Any]]:
+        return [r for r in self.rows if not _isnan(r.get(metric, math.nan))]
+
+
+def time_to_target(rows: Sequence[Mapping[str, Any]], target: Target) -> tuple[float, float, float]:
+    """``(wall seconds, examples seen, effective steps)`` at the first row reaching the target.
+
+    ``rows`` are metric rows ordered by step (as :class:`~workbench.train.MetricsTracker`
+    writes them). Returns NaNs when no row reaches the target.
+    """
+    for r in rows:
+        if target.reached(r.get(target.metric, math.nan)):
+            return float(r["wall_time"]), float(r["examples_seen"]), float(r["effective_step"])
+    return math.nan, math.nan, math.nan
+
+
+class Experiment:
+    """Runs every (data set, variant, seed), baseline first, and summarizes.
+
+    Args:
+        data: a :class:`~workbench.data.datasets.DataSplits` or a dict name -> splits.
+        model_factory: ``factory(task) -> nn.Module``, or a dict data-set name -> factory.
+        base_config: the tuned baseline's :class:`TrainingConfig`, or a dict per data set.
+        variants: the recipes; the first is the baseline unless ``baseline`` names one.
+        seeds: seeds for every variant (runs are ordered seed-major, so variants are
+            interleaved in time and drift affects them alike).
+        target: :class:`Target`, or a dict per data set; fixed before the runs.
+        evaluate_test: also measure the final model on the test split.
+        on_eval: ``callback(experiment)`` after every validation pass (live plots); the
+            history so far is :meth:`history_frame`.
+        progress: show progress bars (runs, and the Trainer's epochs).
+
+    Raises:
+        ValueError: no variants, duplicate names, unknown baseline, or no seeds.
+    """
+
+    def __init__(self, data: Any, model_factory: ModelFactory | Mapping[str, ModelFactory],
+                 base_config: TrainingConfig | Mapping[str, TrainingConfig],
+                 variants: Sequence[Variant], seeds: Sequence[int] = (0, 1, 2),
+                 target: Target | Mapping[str, Target] = Target(), baseline: str | None = None,
+                 evaluate_test: bool = True, on_eval: Callable[[Experiment], Any] | None = None,
+                 progress: bool = True, name: str = "experiment") -> None:
+        self.data = dict(data) if isinstance(data, Mapping) else {data.name: data}
+        if not variants:
+            raise ValueError("Experiment needs at least one variant (the baseline)")
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Experiment variant names must be unique; got {names}")
+        if not seeds:
+            raise ValueError("Experiment needs at least one seed")
+        self.variants = list(variants)
+        self.baseline = baseline or names[0]
+        if self.baseline not in names:
+            raise ValueError(f"baseline {self.baseline!r} is not a variant; variants: {names}")
+        self.seeds = [int(s) for s in seeds]
+        self.model_factory = model_factory
+        self.base_config = base_config
+        self.targets = {d: (target[d] if isinstance(target, Mapping) else target) for d in self.data}
+        self.evaluate_test = evaluate_test
+        self.on_eval = on_eval
+        self.progress = progress
+        self.name = name
+        self.records: list[RunRecord] = []
+        self._live_rows: list[dict[str, Any]] = []
+
+    def _factory(self, dataset: str, variant: Variant) -> ModelFactory:
+        if variant.model_factory is not None:
+            return variant.model_factory
+        f = self.model_factory
+        return f[dataset] if isinstance(f, Mapping) else f
+
+    def _config(self, dataset: str, variant: Variant, seed: int) -> TrainingConfig:
+        base = self.base_config[dataset] if isinstance(self.base_config, Mapping) else self.base_config
+        return base.replace(seed=seed, **dict(variant.config))
+
+    def describe(self) -> str:
+        """The plan, target included, as printed before the runs."""
+        lines = [f"Experiment {self.name!r}: {len(self.data)} data set(s) x {len(self.variants)} variants "
+                 f"x {len(self.seeds)} seeds; baseline {self.baseline!r}"]
+        for d, t in self.targets.items():
+            lines.append(f"  target on {d}: {t.describe()} (fixed before the runs)")
+        return "\n".join(lines)
+
+    def run(self) -> ExperimentResult:
+        """Run everything; returns an :class:`ExperimentResult`."""
+        from tqdm.auto import tqdm
+
+        order = sorted(self.variants, key=lambda v: v.name != self.baseline)
+        plan = [(d, s, v) for d in self.data for s in self.seeds for v in order]
+        bar = tqdm(plan, desc="runs", disable=not self.progress)
+        for dataset, seed, variant in bar:
+            bar.set_postfix_str(f"{dataset} / {variant.name} / seed {seed}")
+            self.records.append(self.run_one(dataset, variant, seed))
+        bar.close()
+        return ExperimentResult(self.records, self.targets, self.baseline,
+                                claims={v.name: v.claim for v in self.variants if v.claim})
+
+    def run_one(self, dataset: str, variant: Variant, seed: int) -> RunRecord:
+        """Train one (data set, variant, seed) and return its record."""
+        splits = self.data[dataset]
+        config = self._config(dataset, variant, seed)
+        if not self.progress:
+            config = config.replace(progress_bar=False)
+        seed_everything(seed)
+        model = self._factory(dataset, variant)(splits.task)
+        techniques = list(variant.techniques(splits, seed)) if variant.techniques else []
+        self._live_rows = []
+        if self.on_eval is not None:
+            techniques.append(_LiveHook(self, dataset, variant.name, seed))
+        trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques)
+        t0 = time.perf_counter()
+        state = trainer.fit()
+        _ = time.perf_counter() - t0
+        test = trainer.evaluate(splits.test, prefix="test_") if self.evaluate_test else {}
+        rows = [dict(r) for r in state.history]
+        target = self.targets[dataset]
+        ttt, ett, stt = time_to_target(rows, target)
+        evals = [r for r in rows if not _isnan(r.get(target.metric, math.nan))]
+        rec = RunRecord(dataset=dataset, variant=variant.name, seed=seed, rows=rows, test_metrics=test,
+                        wall_time=state.wall_time, examples_seen=state.examples_seen,
+                        effective_steps=state.effective_step, stop_reason=state.stop_reason,
+                        counters=dict(state.counters), time_to_target_s=ttt, examples_to_target=ett,
+                        steps_to_target=stt,
+                        final_metric=float(evals[-1][target.metric]) if evals else math.nan)
+        self._live_rows = []
+        return rec
+
+    def history_frame(self):
+        """Evaluation rows of the finished runs plus the one in progress (long DataFrame)."""
+        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows]
+        rows += self._live_rows
+        return _frame(rows)
+
+
+class _LiveHook(Technique):
+    """Calls the experiment's ``on_eval`` after each validation pass (live plots)."""
+
+    def __init__(self, experiment: Experiment, dataset: str, variant: str, seed: int) -> None:
+        super().__init__()
+        self.name = "_live"
+        self.exp, self.dataset, self.variant, self.seed = experiment, dataset, variant, seed
+
+    def on_eval_end(self, state) -> None:
+        row = {"step": state.step, "effective_step": state.effective_step, "epoch": state.epoch,
+               "examples_seen": state.examples_seen, "lr": state.lr,
+               "wall_time": state.wall_time} | dict(state.metrics)
+        self.exp._live_rows.append(_history_row(self.dataset, self.variant, self.seed, row))
+        self.exp.on_eval(self.exp)
+
+
+def _history_row(dataset: str, variant: str, seed: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"dataset": dataset, "variant": variant, "seed": seed}
+    for c in HISTORY_COLUMNS[3:]:
+        out[c] = row.get(c, math.nan)
+    return out
+
+
+def _frame(rows: list[dict[str, Any]]):
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    for c in HISTORY_COLUMNS[3:]:
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+def _isnan(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
+    xs = [x for x in xs if not _isnan(x)]
+    if not xs:
+        return math.nan, math.nan
+    a = np.asarray(xs, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+class ExperimentResult:
+    """Records of an experiment, with the history and summary tables built from them.
+
+    Attributes:
+        records: list of :class:`RunRecord`.
+        history: long DataFrame of evaluation rows (see ``docs/architecture.md``).
+        summary: one row per (data set, variant) (see :func:`summarize`).
+        targets: data-set name -> :class:`Target`.
+    """
+
+    def __init__(self, records: Sequence[RunRecord], targets: Mapping[str, Target], baseline: str,
+                 claims: Mapping[str, str] | None = None) -> None:
+        self.records = list(records)
+        self.targets = dict(targets)
+        self.baseline = baseline
+        self.claims = dict(claims or {})
+        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows]
+        hist = _frame(rows)
+        self.history = hist[hist["val_loss"].notna() | hist["val_accuracy"].notna()].reset_index(drop=True)
+        self.summary = summarize(self.records, self.targets, baseline, self.claims)
+
+    def describe_targets(self) -> str:
+        return "; ".join(f"{d}: {t.describe()}" for d, t in self.targets.items())
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``results.csv``, ``results.json`` (summary, targets, per-run figures) and
+        ``history.csv`` into ``folder``; returns the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"csv": folder / "results.csv", "json": folder / "results.json",
+                 "history": folder / "history.csv"}
+        self.summary.to_csv(paths["csv"], index=False)
+        self.history.to_csv(paths["history"], index=False)
+        paths["json"].write_text(json.dumps(self.to_json(), indent=2))
+        return paths
+
+    def to_json(self) -> dict[str, Any]:
+        """Summary, targets and per-run figures as plain JSON values (NaN -> null)."""
+        return _json_clean({
+            "baseline": self.baseline,
+            "targets": {d: {"metric": t.metric, "value": t.value, "mode": t.mode} for d, t in self.targets.items()},
+            "summary": self.summary.to_dict(orient="records"),
+            "runs": [{"dataset": r.dataset, "variant": r.variant, "seed": r.seed,
+                      "time_to_target_s": r.time_to_target_s, "examples_to_target": r.examples_to_target,
+                      "steps_to_target": r.steps_to_target, "final_metric": r.final_metric,
+                      "wall_time": r.wall_time, "examples_seen": r.examples_seen,
+                      "effective_steps": r.effective_steps, "stop_reason": r.stop_reason,
+                      "test_metrics": r.test_metrics, "counters": r.counters} for r in self.records],
+        })
+
+
+def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], baseline: str,
+              claims: Mapping[str, str] | None = None):
+    """One row per (data set, variant): costs to target and final metrics with mean and
+    sample standard deviation over seeds, and ratios to the baseline of the same data set.
+
+    Ratios: ``time_to_target_ratio = mean(variant) / mean(baseline)`` over seeds (< 1 is
+    cheaper); ``*_ratio_std`` is the standard deviation of the per-seed ratios (seeds
+    paired). A ratio is NaN unless every seed of both variants reached the target.
+    """
+    import pandas as pd
+
+    claims = dict(claims or {})
+    out = []
+    keys = list(dict.fromkeys((r.dataset, r.variant) for r in records))
+    by = {k: [r for r in records if (r.dataset, r.variant) == k] for k in keys}
+    for dataset, variant in keys:
+        runs = sorted(by[(dataset, variant)], key=lambda r: r.seed)
+        base = {r.seed: r for r in by.get((dataset, baseline), [])}
+        t = targets[dataset]
+        reached = sum(not _isnan(r.time_to_target_s) for r in runs)
+        row: dict[str, Any] = {"dataset": dataset, "variant": variant, "seeds": len(runs),
+                               "target_metric": t.metric, "target_value": t.value,
+                               "reached": reached}
+        for key, attr in (("time_to_target_s", "time_to_target_s"), ("examples_to_target", "examples_to_target"),
+                          ("final_metric", "final_metric"), ("wall_time_s", "wall_time")):
+            row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([getattr(r, attr) for r in runs])
+        acc = [r.test_metrics.get("test_accuracy", math.nan) for r in runs]
+        row["test_accuracy_mean"], row["test_accuracy_std"] = _mean_std(acc)
+        for key in ("time_to_target_s", "examples_to_target"):
+            name = "time_to_target" if key == "time_to_target_s" else key
+            pairs = [(getattr(r, key), getattr(base[r.seed], key)) for r in runs if r.seed in base]
+            complete = bool(pairs) and reached == len(runs) and all(not _isnan(b) for _, b in pairs) \
+                and len(pairs) == len(runs)
+            if complete:
+                row[f"{name}_ratio"] = float(np.mean([a for a, _ in pairs]) / np.mean([b for _, b in pairs]))
+                per_seed = [a / b for a, b in pairs if b > 0]
+                row[f"{name}_ratio_std"] = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+            else:
+                row[f"{name}_ratio"], row[f"{name}_ratio_std"] = math.nan, math.nan
+        row["claim"] = claims.get(variant, "")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _json_clean(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if math.isnan(float(x)) or math.isinf(float(x)) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x

@@ -1,0 +1,162 @@
+"""Baseline recipes for the built-in data sets, and the package functions notebooks call.
+
+A recipe is the model, the :class:`~workbench.config.TrainingConfig` and the target
+metric of the tuned baseline on one data set. The baseline is chosen by a small stated
+search (``benchmarks/baselines.py``), not crippled: every technique is compared against
+it. ``smoke=True`` shrinks the budget for headless test runs (numbers from smoke runs
+are not measurements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from workbench.config import TaskSpec, TrainingConfig
+from workbench.experiment import Experiment, ExperimentResult, Target, Variant
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The tuned baseline for one data set.
+
+    Attributes:
+        dataset: data-set name for :func:`workbench.data.datasets.load_dataset`.
+        model: model name for :func:`workbench.models.build_model`.
+        config: the baseline's training configuration.
+        target: validation target used for time-to-target (fixed before the runs).
+        notes: how the recipe was chosen.
+    """
+
+    dataset: str
+    model: str
+    config: TrainingConfig
+    target: Target
+    notes: str = ""
+
+
+#: Tuned baselines (search and measurements: benchmarks/baselines.py, docs/baselines.md).
+_BASELINES: dict[str, dict[str, Any]] = {
+    "digits": {
+        "model": "cnn",
+        "config": {"optimizer": "adam", "lr": 3e-3, "batch_size": 32, "epochs": 20, "weight_decay": 0.0},
+        "target": 0.97,
+        "notes": "DigitsCNN, Adam 3e-3, batch 32, 20 epochs",
+    },
+    "subj": {
+        "model": "kim_cnn",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 6},
+        "target": 0.88,
+        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 50, 6 epochs",
+    },
+    "mr": {
+        "model": "kim_cnn",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 6},
+        "target": 0.73,
+        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 50, 6 epochs",
+    },
+    "pros_cons": {
+        "model": "kim_cnn",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 3},
+        "target": 0.90,
+        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 64, 3 epochs",
+    },
+}
+
+#: data-set size cap and epoch budget in smoke mode (headless test runs)
+SMOKE = {"max_examples": 600, "epochs": 2}
+
+
+def baseline_recipe(dataset: str, smoke: bool = False, **changes: Any) -> Recipe:
+    """The tuned baseline :class:`Recipe` for ``dataset``; ``changes`` override config fields.
+
+    Raises:
+        ValueError: unknown data set (lists the known ones), or an invalid config change.
+    """
+    if dataset not in _BASELINES:
+        raise ValueError(f"no baseline recipe for {dataset!r}; known: {sorted(_BASELINES)}")
+    spec = _BASELINES[dataset]
+    fields = {"progress_bar": True, "eval_every_epochs": 1} | dict(spec["config"])
+    if smoke:
+        fields["epochs"] = min(fields["epochs"], SMOKE["epochs"])
+    fields |= changes
+    target = Target("val_accuracy", spec["target"] if not smoke else 0.5)
+    return Recipe(dataset, spec["model"], TrainingConfig(**fields), target, spec["notes"])
+
+
+def model_factory(name: str, **kwargs: Any) -> Callable[[TaskSpec], torch.nn.Module]:
+    """``factory(task) -> model`` building :func:`workbench.models.build_model` ``(name, task)``."""
+    from workbench.models import build_model
+
+    def factory(task: TaskSpec) -> torch.nn.Module:
+        return build_model(name, task, **kwargs)
+
+    factory.__name__ = f"build_{name}"
+    return factory
+
+
+def load_splits(dataset: str, smoke: bool = False, seed: int = 0):
+    """Load a built-in data set with its fixed split (subsampled in smoke mode)."""
+    from workbench.data.datasets import load_dataset
+
+    kwargs: dict[str, Any] = {"seed": seed}
+    if smoke and dataset != "digits":
+        kwargs["max_examples"] = SMOKE["max_examples"]
+    return load_dataset(dataset, **kwargs)
+
+
+def train_baseline(dataset: str = "digits", lr: float | None = None, batch_size: int | None = None,
+                   epochs: int | None = None, seed: int = 0, smoke: bool = False,
+                   on_eval: Callable[[Experiment], Any] | None = None, splits: Any = None,
+                   progress: bool = True) -> ExperimentResult:
+    """Train the baseline recipe once, with optional learning rate, batch size and epochs.
+
+    The quickstart notebook's widget callback. Returns an :class:`ExperimentResult` with
+    one run (``history`` for curves, ``summary`` for the table).
+
+    Raises:
+        ValueError: unknown data set or invalid lr / batch size / epochs (from
+            :class:`TrainingConfig`, naming the valid range).
+    """
+    changes = {k: v for k, v in {"lr": lr, "batch_size": batch_size, "epochs": epochs}.items() if v is not None}
+    recipe = baseline_recipe(dataset, smoke=smoke, **changes)
+    splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
+    exp = Experiment({dataset: splits}, model_factory(recipe.model), recipe.config, [Variant("baseline")],
+                     seeds=[seed], target=recipe.target, on_eval=on_eval, progress=progress,
+                     name=f"baseline on {dataset}")
+    return exp.run()
+
+
+#: The learning-rate schedules compared by the integration notebook (Variant config changes).
+SCHEDULE_VARIANTS = {
+    "constant": {"schedule": "constant"},
+    "one_cycle": {"schedule": "one_cycle"},
+    "warmup_cosine": {"schedule": "warmup_cosine", "warmup_steps": 50},
+}
+
+
+def schedule_comparison(datasets: Sequence[str] = ("digits", "subj"), seeds: Sequence[int] = (0, 1, 2),
+                        schedules: Sequence[str] = ("constant", "one_cycle", "warmup_cosine"),
+                        smoke: bool = False, on_eval: Callable[[Experiment], Any] | None = None,
+                        progress: bool = True) -> Experiment:
+    """The integration experiment: the tuned baseline with a constant learning rate
+    (the baseline variant) against one-cycle and warmup + cosine, on each data set, over
+    ``seeds``. Returns the :class:`Experiment` (call ``.run()``; the target per data set is
+    printed by ``.describe()`` before the runs).
+
+    Raises:
+        ValueError: unknown data set or schedule name.
+    """
+    unknown = [s for s in schedules if s not in SCHEDULE_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown schedules {unknown}; valid: {sorted(SCHEDULE_VARIANTS)}")
+    recipes = {d: baseline_recipe(d, smoke=smoke) for d in datasets}
+    data = {d: load_splits(d, smoke=smoke) for d in datasets}
+    variants = [Variant(s, config=SCHEDULE_VARIANTS[s]) for s in schedules]
+    return Experiment(data, {d: model_factory(r.model) for d, r in recipes.items()},
+                      {d: r.config for d, r in recipes.items()}, variants, seeds=seeds,
+                      target={d: r.target for d, r in recipes.items()}, on_eval=on_eval,
+                      progress=progress, name="learning-rate schedules")

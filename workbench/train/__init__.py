@@ -1,0 +1,18 @@
+"""Training core: the Trainer, its events and State, checkpoints, metrics, loggers."""
+
+from workbench.train.checkpoint import CheckpointError
+from workbench.train.events import Event, Technique
+from workbench.train.metrics import MetricsTracker
+from workbench.train.state import State
+from workbench.train.trainer import NonFiniteLossError, Trainer, seed_everything
+
+__all__ = [
+    "CheckpointError",
+    "Event",
+    "MetricsTracker",
+    "NonFiniteLossError",
+    "State",
+    "Technique",
+    "Trainer",
+    "seed_everything",
+]

@@ -1,0 +1,73 @@
+"""Optimizer and per-example loss factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from workbench.config import LOSSES, OPTIMIZERS, TrainingConfig
+
+
+def build_optimizer(params: Iterable[Any], config: TrainingConfig) -> torch.optim.Optimizer:
+    """The ``torch.optim`` optimizer named by ``config.optimizer``.
+
+    ``params`` is a module's parameters or a list of parameter-group dicts (per-group
+    ``lr`` / ``weight_decay`` override the config). SGD and RMSprop use
+    ``config.momentum``; Adam/AdamW use ``config.betas`` and ``config.eps``.
+
+    Raises:
+        ValueError: unknown optimizer name (lists the valid ones).
+    """
+    name, lr, wd = config.optimizer, config.lr, config.weight_decay
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=config.betas, eps=config.eps, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=config.betas, eps=config.eps, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, eps=config.eps, weight_decay=wd)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, eps=config.eps, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {name!r}; valid: {list(OPTIMIZERS)}")
+
+
+def build_loss(name: str, huber_delta: float = 1.0, label_smoothing: float = 0.0,
+               ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A loss function ``(outputs, targets) -> per-example loss`` (float ``[B]``).
+
+    - ``cross_entropy``: ``outputs`` logits ``[B, C]``, ``targets`` long ``[B]``.
+    - ``mse`` / ``mae`` / ``huber``: regression (``outputs`` ``[B]``, ``[B, 1]`` or
+      ``[B, K]`` against float targets of the same size) or classification scored
+      against one-hot targets (long ``[B]`` targets with ``[B, C]`` outputs, as in Hui &
+      Belkin 2021). Element losses are averaged over all but the batch dimension.
+
+    Raises:
+        ValueError: unknown loss name (lists the valid ones).
+    """
+    if name == "cross_entropy":
+        def cross_entropy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(outputs.float(), targets, reduction="none",
+                                   label_smoothing=label_smoothing)
+        return cross_entropy
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid: {list(LOSSES)}")
+    element = {
+        "mse": lambda o, t: F.mse_loss(o, t, reduction="none"),
+        "mae": lambda o, t: F.l1_loss(o, t, reduction="none"),
+        "huber": lambda o, t: F.huber_loss(o, t, reduction="none", delta=huber_delta),
+    }[name]
+
+    def regression(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        outputs = outputs.float()
+        if not targets.is_floating_point():
+            targets = F.one_hot(targets, outputs.shape[-1]).float()
+        if outputs.dim() == 2 and outputs.shape[1] == 1 and targets.dim() == 1:
+            outputs = outputs[:, 0]
+        loss = element(outputs, targets.to(outputs.dtype))
+        return loss.reshape(loss.shape[0], -1).mean(dim=1)
+    regression.__name__ = name
+    return regression

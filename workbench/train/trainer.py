@@ -1,0 +1,611 @@
+"""The :class:`Trainer`: one explicit training loop with named events.
+
+Plain PyTorch, no framework underneath. Read :meth:`Trainer.fit` and
+:meth:`Trainer._train_batch` top to bottom to see everything that happens in a step.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from workbench.config import TaskSpec, TrainingConfig
+from workbench.data.samplers import ResumableRandomSampler, SkipFirst
+from workbench.train import checkpoint as ckpt
+from workbench.train.events import Event, Technique, handlers_for
+from workbench.train.metrics import MetricsTracker
+from workbench.train.optim import build_loss, build_optimizer
+from workbench.train.schedules import build_scheduler, is_metric_scheduler
+from workbench.train.state import State
+
+log = logging.getLogger("workbench")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or Inf; the message names the step and example ids."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python ``random``, NumPy's global generator and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Trains a model with techniques hooked on events (:class:`~workbench.train.events.Event`).
+
+    Args:
+        model: a ``torch.nn.Module`` mapping ``batch["inputs"]`` to outputs (logits
+            ``[B, C]`` for classification).
+        config: :class:`~workbench.config.TrainingConfig` (already validated).
+        train_data: a ``Dataset`` of items ``{"id", "input", "target"}`` (see
+            ``docs/architecture.md``).
+        val_data: optional validation ``Dataset``, evaluated every
+            ``config.eval_every_epochs`` epochs and/or ``config.eval_every_steps`` steps.
+        task: :class:`~workbench.config.TaskSpec`; picks the collator when
+            ``collate_fn`` is None. Taken from ``train_data.task`` if absent.
+        techniques: :class:`~workbench.train.events.Technique` objects, in order.
+        loggers: external loggers (:mod:`workbench.train.loggers`).
+        sampler: a sampler over training positions with ``set_epoch`` / ``state_dict``
+            (default :class:`~workbench.data.samplers.ResumableRandomSampler` seeded with
+            ``config.seed``); or ``batch_sampler``: one yielding lists of positions.
+        collate_fn: overrides the task's collator.
+        param_groups: parameter groups for the optimizer (default
+            ``model.parameters()``).
+        optimizer, scheduler: prebuilt objects instead of those the config names.
+
+    Raises:
+        ValueError: empty training data, a missing task for the collator, or a
+            ``batch_sampler`` together with ``sampler``.
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainingConfig, train_data: Dataset,
+                 val_data: Dataset | None = None, task: TaskSpec | None = None,
+                 techniques: Sequence[Technique] = (), loggers: Sequence[Any] = (),
+                 sampler: Any = None, batch_sampler: Any = None, collate_fn: Any = None,
+                 param_groups: Iterable[Any] | None = None,
+                 optimizer: torch.optim.Optimizer | None = None, scheduler: Any = None) -> None:
+        if not isinstance(config, TrainingConfig):
+            raise TypeError(f"config must be a TrainingConfig; got {type(config).__name__}")
+        if len(train_data) == 0:
+            raise ValueError("Trainer: the training data set is empty (0 examples)")
+        if sampler is not None and batch_sampler is not None:
+            raise ValueError("Trainer: pass either sampler or batch_sampler, not both")
+        self.config = config
+        self.device = torch.device(config.device)
+        self.model = model.to(self.device)
+        self.train_data = train_data
+        self.val_data = val_data
+        self.task = task if task is not None else getattr(train_data, "task", None)
+        if collate_fn is None:
+            if self.task is None:
+                raise ValueError("Trainer: pass task= (a TaskSpec) or collate_fn= to batch the data")
+            collate_fn = self.task.collator()
+        self.collate_fn = collate_fn
+        self.techniques = list(techniques)
+        names = [t.name for t in self.techniques]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Trainer: technique names must be unique (checkpoint keys); got {names}")
+        self.batch_sampler = batch_sampler
+        self.sampler = sampler if sampler is not None or batch_sampler is not None else \
+            ResumableRandomSampler(train_data, seed=config.seed)
+        self.loss_fn = build_loss(config.loss, config.huber_delta, config.label_smoothing)
+        self.optimizer = optimizer if optimizer is not None else build_optimizer(
+            param_groups if param_groups is not None else model.parameters(), config)
+        self._scheduler_given = scheduler
+        self.scheduler = scheduler
+        self.tracker = MetricsTracker(config.metrics_dir, loggers=list(loggers))
+        self.state = State(model=self.model, optimizer=self.optimizer, config=config,
+                           scheduler=self.scheduler, task=self.task)
+        self.state.history = self.tracker.rows
+        self._handlers = {ev: handlers_for(self.techniques, ev) for ev in Event}
+        self._forward_model: Any = self.model
+        self._compiled = False
+        self._compile_verified = False
+        self._mark: float | None = None
+        self._resumed = False
+        self._best_weights: dict[str, torch.Tensor] | None = None
+        self._reset_running()
+        self.last_checkpoint: Path | None = None
+
+    # ------------------------------------------------------------------ setup helpers
+    @property
+    def steps_per_epoch(self) -> int:
+        """Effective (optimizer) steps in one full epoch."""
+        batches = self._batches_per_epoch()
+        return math.ceil(batches / self.config.grad_accum_steps)
+
+    @property
+    def total_steps(self) -> int:
+        """Effective steps the run will take at most (``max_steps`` or epochs x steps per epoch)."""
+        full = self.steps_per_epoch * self.config.epochs
+        return min(full, self.config.max_steps) if self.config.max_steps else full
+
+    def _batches_per_epoch(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler)
+        bs = self.config.batch_size
+        return n // bs if self.config.drop_last else math.ceil(n / bs)
+
+    def _make_loader(self, skip_batches: int = 0) -> DataLoader:
+        cfg = self.config
+        common = {"collate_fn": self.collate_fn, "num_workers": cfg.num_workers,
+                  # a private generator: creating the iterator never consumes the global RNG,
+                  # so resumed runs see the same dropout masks as uninterrupted ones
+                  "generator": torch.Generator().manual_seed(cfg.seed),
+                  "persistent_workers": False}
+        if self.batch_sampler is not None:
+            bs = SkipFirst(self.batch_sampler, skip_batches) if skip_batches else self.batch_sampler
+            return DataLoader(self.train_data, batch_sampler=bs, **common)
+        sampler = SkipFirst(self.sampler, skip_batches * cfg.batch_size) if skip_batches else self.sampler
+        return DataLoader(self.train_data, batch_size=cfg.batch_size, sampler=sampler,
+                          drop_last=cfg.drop_last, **common)
+
+    def _ensure_scheduler(self) -> None:
+        if self.scheduler is None and self._scheduler_given is None:
+            cfg = self.config
+            kwargs = dict(cfg.schedule_kwargs)
+            if cfg.schedule == "plateau":
+                kwargs.setdefault("mode", cfg.monitor_mode)
+            self.scheduler = build_scheduler(cfg.schedule, self.optimizer, total_steps=max(1, self.total_steps),
+                                             warmup_steps=cfg.warmup_steps, **kwargs)
+            self.state.scheduler = self.scheduler
+
+    def _setup_compile(self) -> None:
+        cfg = self.config
+        if cfg.compile and not self._compiled:
+            try:
+                self._forward_model = torch.compile(self.model, mode=cfg.compile_mode,
+                                                    fullgraph=cfg.compile_fullgraph,
+                                                    dynamic=cfg.compile_dynamic)
+                self._compiled = True
+            except Exception as exc:  # noqa: BLE001 - any failure falls back to eager
+                self._compile_failed(exc)
+
+    def _compile_failed(self, exc: BaseException) -> None:
+        log.warning("torch.compile failed (%s: %s); falling back to eager execution",
+                    type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        self._forward_model = self.model
+        self._compiled = False
+        self.state.count("compile_fallback")
+        self.state.extras["compile_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+
+    def _autocast(self):
+        if self.config.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _fire(self, event: Event) -> None:
+        for h in self._handlers[event]:
+            h(self.state)
+
+    def _reset_running(self) -> None:
+        self._run_loss = 0.0
+        self._run_correct = 0
+        self._run_count = 0
+        self._acc_loss: torch.Tensor | None = None
+        self._acc_correct: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ main loop
+    def fit(self) -> State:
+        """Train until ``epochs`` / ``max_steps`` are done, early stopping, or a stop request.
+
+        Returns the final :class:`State` (``state.history`` holds the metric rows).
+
+        Raises:
+            NonFiniteLossError: the loss became NaN/Inf (with ``on_nonfinite="raise"``).
+                No checkpoint is written after the bad step, so the last one stays good.
+        """
+        cfg, st = self.config, self.state
+        if not self._resumed:
+            seed_everything(cfg.seed)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        self._ensure_scheduler()
+        self._setup_compile()
+        st.stop, st.stop_reason = False, ""
+        self._fire(Event.FIT_START)
+        try:
+            while st.epoch < cfg.epochs and not st.stop:
+                self._run_epoch()
+            if self.val_data is not None and (not self.tracker.rows or _nan(self._last_row("val_loss"))):
+                self._evaluate_and_log()
+            if cfg.restore_best and self._best_weights is not None:
+                self.model.load_state_dict(self._best_weights)
+            if not st.stop_reason:
+                st.stop_reason = "budget reached"
+            self._fire(Event.FIT_END)
+        finally:
+            self.tracker.flush()
+        return st
+
+    def _last_row(self, key: str) -> float:
+        if self.tracker._pending is not None and key in self.tracker._pending:
+            return self.tracker._pending[key]
+        return self.tracker.rows[-1].get(key, math.nan) if self.tracker.rows else math.nan
+
+    def _run_epoch(self) -> None:
+        cfg, st = self.config, self.state
+        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(st.epoch)
+        loader = self._make_loader(skip_batches=st.batch_in_epoch)
+        n_batches = self._batches_per_epoch()
+        if st.batch_in_epoch == 0:
+            self._fire(Event.EPOCH_START)
+        bar = _progress(loader, cfg.progress_bar, desc=f"epoch {st.epoch + 1}/{cfg.epochs}",
+                        total=max(0, n_batches - st.batch_in_epoch))
+        self._clock_start()
+        try:
+            for batch in bar:
+                self._train_batch(batch, last_in_epoch=st.batch_in_epoch + 1 >= n_batches)
+                if st.stop:
+                    break
+        finally:
+            self._clock_stop()
+            if hasattr(bar, "close"):
+                bar.close()
+        if st.stop and st.batch_in_epoch < n_batches:
+            return
+        # the epoch is complete
+        finished_epoch = st.epoch
+        st.epoch += 1
+        st.batch_in_epoch = 0
+        if self.val_data is not None and cfg.eval_every_epochs and (finished_epoch + 1) % cfg.eval_every_epochs == 0:
+            self._evaluate_and_log()
+        if cfg.checkpoint_dir and cfg.checkpoint_every_epochs and (finished_epoch + 1) % cfg.checkpoint_every_epochs == 0:
+            self._save_periodic()
+        self._fire(Event.EPOCH_END)
+
+    def _train_batch(self, batch: dict[str, Any], last_in_epoch: bool) -> None:
+        cfg, st = self.config, self.state
+        st.batch = _to_device(batch, self.device)
+        st.loss_weights, st.skip_backward, st.loss = None, False, None
+        self._fire(Event.BATCH_START)
+        batch = st.batch
+        bsz = int(batch["targets"].shape[0])
+        if self._compiled and not self._compile_verified:
+            # compilation happens lazily on the first call: fall back to eager if it fails
+            try:
+                ok = self._forward_backward(batch, bsz)
+                self._compile_verified = True
+            except NonFiniteLossError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                self._compile_failed(exc)
+                self.optimizer.zero_grad(set_to_none=True)
+                self._reset_running()
+                ok = self._forward_backward(batch, bsz)
+        else:
+            ok = self._forward_backward(batch, bsz)
+        if not ok:  # non-finite loss with on_nonfinite="stop": no step, no checkpoint
+            return
+        st.step += 1
+        st.batch_in_epoch += 1
+        st.examples_seen += bsz
+        boundary = st.batch_in_epoch % cfg.grad_accum_steps == 0 or last_in_epoch
+        if boundary:
+            self._optimizer_step()
+        self._fire(Event.BATCH_END)
+        if boundary:
+            self._after_boundary()
+
+    def _forward_backward(self, batch: dict[str, Any], bsz: int) -> bool:
+        """Forward, per-example loss, backward; False when the loss was non-finite."""
+        cfg, st = self.config, self.state
+        self.model.train()
+        with self._autocast():
+            outputs = self._forward_model(batch["inputs"])
+        st.outputs = outputs
+        targets = batch["targets"]
+        st.per_example_loss = self.loss_fn(outputs, targets)
+        self._fire(Event.AFTER_FORWARD)
+        pel = st.per_example_loss
+        if st.loss_weights is not None:
+            loss = (pel * st.loss_weights).sum() / bsz
+        else:
+            loss = pel.mean()
+        if not bool(torch.isfinite(loss)):
+            self._nonfinite(batch, pel)
+            return False
+        st.loss = loss / cfg.grad_accum_steps
+        self._fire(Event.BEFORE_BACKWARD)
+        # running training statistics, kept as tensors (no sync per step)
+        with torch.no_grad():
+            ls = pel.detach().float().sum()
+            self._acc_loss = ls if self._acc_loss is None else self._acc_loss + ls
+            if not targets.is_floating_point() and outputs.dim() == 2 and outputs.shape[1] > 1:
+                c = (outputs.detach().argmax(dim=1) == targets).sum()
+                self._acc_correct = c if self._acc_correct is None else self._acc_correct + c
+        self._run_count += bsz
+        if st.skip_backward:
+            st.count("backward_skipped")
+        else:
+            st.loss.backward()
+            self._fire(Event.AFTER_BACKWARD)
+        return True
+
+    def _nonfinite(self, batch: dict[str, Any], pel: torch.Tensor) -> None:
+        st = self.state
+        ids = batch.get("ids")
+        ids_list = ids.tolist() if isinstance(ids, torch.Tensor) else ids
+        bad = (~torch.isfinite(pel.detach())).nonzero().flatten().tolist() if pel.dim() else []
+        bad_ids = [ids_list[i] for i in bad] if ids_list is not None else bad
+        msg = (f"non-finite training loss at step {st.step} (effective step {st.effective_step}, "
+               f"epoch {st.epoch}); batch example ids {ids_list}; non-finite for ids {bad_ids}. "
+               f"Training stopped; last checkpoint: {self.last_checkpoint or 'none written'}")
+        log.error(msg)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.config.on_nonfinite == "raise":
+            self.tracker.flush()
+            raise NonFiniteLossError(msg)
+        st.request_stop(msg)
+
+    def _optimizer_step(self) -> None:
+        cfg, st = self.config, self.state
+        if cfg.max_grad_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+            st.metrics["grad_norm"] = float(norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scheduler is not None and not is_metric_scheduler(self.scheduler):
+            self.scheduler.step()
+        st.effective_step += 1
+        self._fire(Event.STEP_END)
+
+    def _after_boundary(self) -> None:
+        cfg, st = self.config, self.state
+        es = st.effective_step
+        if es % cfg.log_every_steps == 0:
+            self._log_train_row()
+        if self.val_data is not None and cfg.eval_every_steps and es % cfg.eval_every_steps == 0:
+            self._evaluate_and_log()
+        if cfg.checkpoint_dir and cfg.checkpoint_every_steps and es % cfg.checkpoint_every_steps == 0:
+            self._save_periodic()
+        if cfg.max_steps is not None and es >= cfg.max_steps and not st.stop:
+            st.request_stop(f"max_steps={cfg.max_steps} reached")
+
+    def _base_row(self) -> dict[str, Any]:
+        st = self.state
+        return {"step": st.step, "effective_step": st.effective_step, "epoch": st.epoch,
+                "examples_seen": st.examples_seen, "wall_time": round(self._wall_now(), 6), "lr": st.lr}
+
+    def _clock_start(self) -> None:
+        self._mark = time.perf_counter()
+
+    def _clock_stop(self) -> None:
+        if self._mark is not None:
+            self.state.wall_time += time.perf_counter() - self._mark
+            self._mark = None
+
+    def _wall_now(self) -> float:
+        """Training seconds so far (validation and checkpoint writing excluded)."""
+        if self._mark is None:
+            return self.state.wall_time
+        return self.state.wall_time + (time.perf_counter() - self._mark)
+
+    def _log_train_row(self) -> None:
+        row = self._base_row()
+        if self._run_count:
+            self._run_loss = float(self._acc_loss) if self._acc_loss is not None else math.nan
+            row["train_loss"] = self._run_loss / self._run_count
+            if self._acc_correct is not None:
+                row["train_accuracy"] = float(self._acc_correct) / self._run_count
+        for k, v in self.state.counters.items():
+            row[k] = v
+        self.tracker.log(row)
+        self._reset_running()
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate_and_log(self) -> dict[str, float]:
+        cfg, st = self.config, self.state
+        running = self._mark is not None
+        self._clock_stop()
+        t0 = time.perf_counter()
+        metrics = self.evaluate(self.val_data, prefix="val_")
+        st.eval_time += time.perf_counter() - t0
+        st.metrics.update(metrics)
+        row = self._base_row() | metrics
+        if self._run_count:
+            self._log_train_row_into(row)
+        self.tracker.log(row)
+        if self.scheduler is not None and is_metric_scheduler(self.scheduler):
+            self.scheduler.step(metrics.get(cfg.monitor, metrics.get("val_loss")))
+        self._early_stopping(metrics)
+        self._fire(Event.EVAL_END)
+        if running:
+            self._clock_start()
+        return metrics
+
+    def _log_train_row_into(self, row: dict[str, Any]) -> None:
+        self._run_loss = float(self._acc_loss) if self._acc_loss is not None else math.nan
+        row["train_loss"] = self._run_loss / self._run_count
+        if self._acc_correct is not None:
+            row["train_accuracy"] = float(self._acc_correct) / self._run_count
+        self._reset_running()
+
+    def _early_stopping(self, metrics: dict[str, float]) -> None:
+        cfg, st = self.config, self.state
+        value = metrics.get(cfg.monitor)
+        if value is None or math.isnan(value):
+            return
+        sign = 1.0 if cfg.monitor_mode == "max" else -1.0
+        if st.best_metric is None or sign * (value - st.best_metric) > cfg.early_stopping_min_delta:
+            st.best_metric, st.best_step = float(value), st.effective_step
+            st.evals_without_improvement = 0
+            if cfg.restore_best:
+                self._best_weights = copy.deepcopy(self.model.state_dict())
+        else:
+            st.evals_without_improvement += 1
+            if cfg.early_stopping_patience is not None and st.evals_without_improvement >= cfg.early_stopping_patience:
+                st.request_stop(f"early stopping: {cfg.monitor} did not improve by more than "
+                                f"{cfg.early_stopping_min_delta} for {st.evals_without_improvement} evaluations "
+                                f"(best {st.best_metric:.4f} at effective step {st.best_step})")
+
+    def _eval_loader(self, data: Dataset, batch_size: int | None = None) -> DataLoader:
+        # a private generator: evaluating never consumes the global RNG, so how often a run
+        # is evaluated does not change its training (nor exact resume)
+        bs = batch_size or self.config.eval_batch_size or max(256, self.config.batch_size)
+        return DataLoader(data, batch_size=bs, shuffle=False, collate_fn=self.collate_fn,
+                          generator=torch.Generator().manual_seed(0))
+
+    @torch.inference_mode()
+    def predict(self, data: Dataset, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model outputs for every example of ``data``, in data-set order.
+
+        Returns:
+            ``(ids, outputs)``: long ``[N]`` and float ``[N, C]`` (on CPU).
+        """
+        self.model.eval()
+        loader = self._eval_loader(data, batch_size)
+        ids, outs = [], []
+        for batch in loader:
+            batch = _to_device(batch, self.device)
+            with self._autocast():
+                out = self.model(batch["inputs"])
+            ids.append(batch["ids"].cpu())
+            outs.append(out.float().cpu())
+        return torch.cat(ids), torch.cat(outs)
+
+    @torch.inference_mode()
+    def evaluate(self, data: Dataset, prefix: str = "") -> dict[str, float]:
+        """Mean loss and (for classification) accuracy of the model on ``data``.
+
+        Returns ``{prefix + "loss": float, prefix + "accuracy": float}`` (accuracy in [0, 1]).
+        """
+        self.model.eval()
+        loader = self._eval_loader(data)
+        total, loss_sum, correct, classify = 0, 0.0, 0, False
+        for batch in loader:
+            batch = _to_device(batch, self.device)
+            with self._autocast():
+                out = self.model(batch["inputs"])
+            t = batch["targets"]
+            loss_sum += float(self.loss_fn(out, t).sum())
+            if not t.is_floating_point() and out.dim() == 2 and out.shape[1] > 1:
+                classify = True
+                correct += int((out.argmax(dim=1) == t).sum())
+            total += int(t.shape[0])
+        metrics = {prefix + "loss": loss_sum / max(total, 1)}
+        if classify:
+            metrics[prefix + "accuracy"] = correct / max(total, 1)
+        return metrics
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_dict(self) -> dict[str, Any]:
+        """Everything needed to resume exactly: model, optimizer, scheduler, sampler,
+        techniques, RNG states, counters, metric rows, config. Plain values and tensors only."""
+        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        return {
+            "format": ckpt.FORMAT,
+            "version": ckpt.VERSION,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "sampler": sampler.state_dict() if hasattr(sampler, "state_dict") else None,
+            "techniques": {t.name: t.state_dict() for t in self.techniques},
+            "rng": ckpt.capture_rng_state(),
+            "state": self.state.counters_dict(),
+            "metrics": self.tracker.state_dict(),
+            "config": self.config.to_dict(),
+        }
+
+    def save_checkpoint(self, path: str | Path) -> Path:
+        """Write a checkpoint atomically to ``path``; returns the path.
+
+        Call at an accumulation boundary (gradients of a partial window are not saved).
+        """
+        running = self._mark is not None
+        self._clock_stop()
+        t0 = time.perf_counter()
+        self._ensure_scheduler()
+        try:
+            path = ckpt.atomic_save(self.checkpoint_dict(), path)
+        finally:
+            self.state.checkpoint_time += time.perf_counter() - t0
+            if running:
+                self._clock_start()
+        self.last_checkpoint = path
+        return path
+
+    def _save_periodic(self) -> None:
+        path = ckpt.step_checkpoint_path(self.config.checkpoint_dir, self.state.effective_step)
+        self.save_checkpoint(path)
+        ckpt.prune_checkpoints(self.config.checkpoint_dir, self.config.keep_checkpoints)
+
+    def load_checkpoint(self, path: str | Path) -> State:
+        """Restore a checkpoint written by :meth:`save_checkpoint`; the next :meth:`fit`
+        continues exactly where it stopped (mid-epoch included).
+
+        ``path`` may be a file or a folder (its newest ``step-*.pt`` is used).
+
+        Raises:
+            CheckpointError: unreadable file, pickled objects, or a mismatch (technique
+                names, model keys) with this Trainer.
+        """
+        path = Path(path)
+        if path.is_dir():
+            latest = ckpt.latest_checkpoint(path)
+            if latest is None:
+                raise ckpt.CheckpointError(f"no step-*.pt checkpoint in {path}")
+            path = latest
+        data = ckpt.load_checkpoint_file(path, map_location=self.device)
+        try:
+            self.model.load_state_dict(data["model"])
+        except RuntimeError as exc:
+            raise ckpt.CheckpointError(f"{path}: model weights do not fit this model: {exc}") from exc
+        # build the scheduler first: its constructor writes the initial lr into the optimizer,
+        # which the optimizer state loaded next overwrites with the lr of the saved step
+        self._ensure_scheduler()
+        self.optimizer.load_state_dict(data["optimizer"])
+        if data["scheduler"] is not None and self.scheduler is not None:
+            self.scheduler.load_state_dict(data["scheduler"])
+        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        if data["sampler"] is not None and hasattr(sampler, "load_state_dict"):
+            sampler.load_state_dict(data["sampler"])
+        saved = data["techniques"]
+        mine = {t.name for t in self.techniques}
+        if set(saved) != mine:
+            raise ckpt.CheckpointError(
+                f"{path}: checkpoint has techniques {sorted(saved)}, this Trainer has {sorted(mine)}")
+        for t in self.techniques:
+            t.load_state_dict(saved[t.name])
+        self.state.load_counters(data["state"])
+        self.tracker.load_state_dict(data["metrics"])
+        self.state.history = self.tracker.rows
+        ckpt.restore_rng_state(data["rng"])
+        self._reset_running()
+        self._resumed = True
+        self.last_checkpoint = path
+        return self.state
+
+
+def _nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
+
+
+def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def _progress(iterable: Iterable[Any], enabled: bool, desc: str, total: int):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=False, dynamic_ncols=True)
