@@ -297,3 +297,38 @@ def test_events_enum_is_complete():
     assert [e.value for e in Event] == ["fit_start", "epoch_start", "batch_start", "after_forward",
                                         "before_backward", "after_backward", "step_end", "batch_end",
                                         "eval_end", "epoch_end", "fit_end"]
+
+
+def test_bad_data_is_rejected_before_training():
+    from workbench.config import TaskSpec
+    from workbench.data.datasets import ExampleDataset
+
+    data, task = tiny_data(n=16)
+    # labels outside [0, num_classes): names the example id and the field
+    y = data.targets.clone()
+    y[3] = 7
+    bad = ExampleDataset(data.inputs, y, data.ids)
+    with pytest.raises(ValueError, match=r"target 7 of example id 1003 \(field 'target'\) is outside \[0, 3\)"):
+        Trainer(tiny_model(), cfg(), bad, task=task)
+    # a single-class training split
+    one = ExampleDataset(data.inputs, torch.zeros_like(data.targets), data.ids)
+    with pytest.raises(ValueError, match="single class"):
+        Trainer(tiny_model(), cfg(), one, task=task)
+    # inputs of the wrong shape for the task
+    wide = ExampleDataset(torch.randn(16, 9), data.targets, data.ids)
+    with pytest.raises(ValueError, match=r"example id 1000, field 'input': expected shape \(6,\)"):
+        Trainer(tiny_model(), cfg(), wide, task=task)
+    # inputs of the wrong dtype
+    ints = ExampleDataset(torch.ones(16, 6, dtype=torch.long), data.targets, data.ids)
+    with pytest.raises(ValueError, match="floating point"):
+        Trainer(tiny_model(), cfg(), ints, task=task)
+    # validation data is checked too
+    with pytest.raises(ValueError, match="validation data"):
+        Trainer(tiny_model(), cfg(), data, wide, task=task)
+    # a model that does not fit the data: the shapes are named
+    wide_task = TaskSpec(modality="tabular", num_classes=3, input_shape=(9,))
+    with pytest.raises(ValueError, match=r"model cannot take a batch.*shape \(2, 9\)"):
+        Trainer(tiny_model(), cfg(), wide, task=wide_task)
+    # a model with the wrong number of outputs
+    with pytest.raises(ValueError, match=r"logits of shape \[B, 4\]"):
+        Trainer(tiny_model(), cfg(), data, task=TaskSpec(modality="tabular", num_classes=4, input_shape=(6,)))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +75,9 @@ class Variant:
 
     Args:
         name: label in tables and plots (unique within an experiment).
-        config: field changes applied to the data set's base :class:`TrainingConfig`.
+        config: field changes applied to the data set's base :class:`TrainingConfig`, or
+            a function ``(base_config, splits) -> changes`` for changes that depend on the
+            data (for example a warmup of 5% of the run's optimizer steps).
         techniques: ``factory(data, seed) -> list of Technique``, called fresh for every
             run (techniques hold state).
         model_factory: overrides the experiment's model factory for this variant.
@@ -85,7 +86,7 @@ class Variant:
     """
 
     name: str
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] | Callable[[TrainingConfig, Any], Mapping[str, Any]] = field(default_factory=dict)
     techniques: TechniqueFactory | None = None
     model_factory: ModelFactory | None = None
     claim: str = ""
@@ -143,7 +144,10 @@ class Experiment:
         progress: show progress bars (runs, and the Trainer's epochs).
 
     Raises:
-        ValueError: no variants, duplicate names, unknown baseline, or no seeds.
+        ValueError: no variants, duplicate names, unknown baseline, no seeds, a data set
+            without a target / base config / model factory (when those are dicts), or a
+            variant whose config changes are invalid (checked here, before any run) or
+            set ``seed`` (the experiment's seeds are used).
     """
 
     def __init__(self, data: Any, model_factory: ModelFactory | Mapping[str, ModelFactory],
@@ -167,7 +171,23 @@ class Experiment:
         self.seeds = [int(s) for s in seeds]
         self.model_factory = model_factory
         self.base_config = base_config
+        for what, given in (("target", target), ("base_config", base_config), ("model_factory", model_factory)):
+            missing = [d for d in self.data if isinstance(given, Mapping) and d not in given]
+            if missing:
+                raise ValueError(f"Experiment {what} has no entry for data set(s) {missing}; "
+                                 f"data sets: {list(self.data)}")
         self.targets = {d: (target[d] if isinstance(target, Mapping) else target) for d in self.data}
+        # check every variant's config changes now, not after the baseline runs have finished
+        for v in self.variants:
+            if not callable(v.config) and "seed" in v.config:
+                raise ValueError(f"variant {v.name!r}: config may not set 'seed' (the experiment's "
+                                 f"seeds {self.seeds} are used for every variant)")
+            for d in self.data:
+                try:
+                    self._config(d, v, self.seeds[0])
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"variant {v.name!r} on data set {d!r}: invalid config change "
+                                     f"{dict(v.config)!r}: {exc}") from exc
         self.evaluate_test = evaluate_test
         self.on_eval = on_eval
         self.progress = progress
@@ -183,7 +203,11 @@ class Experiment:
 
     def _config(self, dataset: str, variant: Variant, seed: int) -> TrainingConfig:
         base = self.base_config[dataset] if isinstance(self.base_config, Mapping) else self.base_config
-        return base.replace(seed=seed, **dict(variant.config))
+        changes = dict(variant.config(base, self.data[dataset]) if callable(variant.config) else variant.config)
+        if "seed" in changes:
+            raise ValueError(f"variant {variant.name!r}: config may not set 'seed' (the experiment's seeds "
+                             f"are used for every variant)")
+        return base.replace(seed=seed, **changes)
 
     def describe(self) -> str:
         """The plan, target included, as printed before the runs."""
@@ -199,6 +223,7 @@ class Experiment:
 
         order = sorted(self.variants, key=lambda v: v.name != self.baseline)
         plan = [(d, s, v) for d in self.data for s in self.seeds for v in order]
+        self.records = []  # a second run() starts afresh instead of doubling the records
         bar = tqdm(plan, desc="runs", disable=not self.progress)
         for dataset, seed, variant in bar:
             bar.set_postfix_str(f"{dataset} / {variant.name} / seed {seed}")
@@ -217,12 +242,14 @@ class Experiment:
         model = self._factory(dataset, variant)(splits.task)
         techniques = list(variant.techniques(splits, seed)) if variant.techniques else []
         self._live_rows = []
+        hook = None
         if self.on_eval is not None:
-            techniques.append(_LiveHook(self, dataset, variant.name, seed))
+            hook = _LiveHook(self, dataset, variant.name, seed)
+            techniques.append(hook)
         trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques)
-        t0 = time.perf_counter()
+        if hook is not None:
+            hook.tracker = trainer.tracker
         state = trainer.fit()
-        _ = time.perf_counter() - t0
         test = trainer.evaluate(splits.test, prefix="test_") if self.evaluate_test else {}
         rows = [dict(r) for r in state.history]
         target = self.targets[dataset]
@@ -238,8 +265,10 @@ class Experiment:
         return rec
 
     def history_frame(self):
-        """Evaluation rows of the finished runs plus the one in progress (long DataFrame)."""
-        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows]
+        """Evaluation rows of the finished runs plus the one in progress (long DataFrame,
+        the columns of ``ExperimentResult.history``; rows of finished runs equal theirs)."""
+        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows
+                if _is_eval_row(row)]
         rows += self._live_rows
         return _frame(rows)
 
@@ -251,12 +280,24 @@ class _LiveHook(Technique):
         super().__init__()
         self.name = "_live"
         self.exp, self.dataset, self.variant, self.seed = experiment, dataset, variant, seed
+        self.tracker = None  # the Trainer's MetricsTracker, set by Experiment.run_one
 
     def on_eval_end(self, state) -> None:
-        row = {"step": state.step, "effective_step": state.effective_step, "epoch": state.epoch,
-               "examples_seen": state.examples_seen, "lr": state.lr,
-               "wall_time": state.wall_time} | dict(state.metrics)
-        self.exp._live_rows.append(_history_row(self.dataset, self.variant, self.seed, row))
+        # the tracker's pending row is the row this evaluation writes (training loss and
+        # accuracy merged in), so live rows equal the finished run's history rows
+        pending = getattr(self.tracker, "_pending", None)
+        if pending is not None and pending.get("effective_step") == state.effective_step:
+            row = dict(pending)
+        else:
+            row = {"step": state.step, "effective_step": state.effective_step, "epoch": state.epoch,
+                   "examples_seen": state.examples_seen, "lr": state.lr,
+                   "wall_time": state.wall_time} | dict(state.metrics)
+        new = _history_row(self.dataset, self.variant, self.seed, row)
+        live = self.exp._live_rows
+        if live and live[-1]["effective_step"] == new["effective_step"]:
+            live[-1] = new  # two evaluations at one optimizer step share one history row
+        else:
+            live.append(new)
         self.exp.on_eval(self.exp)
 
 
@@ -278,6 +319,11 @@ def _frame(rows: list[dict[str, Any]]):
 
 def _isnan(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _is_eval_row(row: Mapping[str, Any]) -> bool:
+    """A metric row written by a validation pass (not a training-only log row)."""
+    return not (_isnan(row.get("val_loss", math.nan)) and _isnan(row.get("val_accuracy", math.nan)))
 
 
 def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
@@ -304,10 +350,14 @@ class ExperimentResult:
         self.targets = dict(targets)
         self.baseline = baseline
         self.claims = dict(claims or {})
-        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows]
-        hist = _frame(rows)
-        self.history = hist[hist["val_loss"].notna() | hist["val_accuracy"].notna()].reset_index(drop=True)
+        rows = [_history_row(r.dataset, r.variant, r.seed, row) for r in self.records for row in r.rows
+                if _is_eval_row(row)]
+        self.history = _frame(rows)
         self.summary = summarize(self.records, self.targets, baseline, self.claims)
+
+    def verdicts(self) -> list[str]:
+        """One plain sentence per non-baseline variant: see :func:`verdicts`."""
+        return verdicts(self.summary, self.baseline)
 
     def describe_targets(self) -> str:
         return "; ".join(f"{d}: {t.describe()}" for d, t in self.targets.items())
@@ -321,7 +371,7 @@ class ExperimentResult:
                  "history": folder / "history.csv"}
         self.summary.to_csv(paths["csv"], index=False)
         self.history.to_csv(paths["history"], index=False)
-        paths["json"].write_text(json.dumps(self.to_json(), indent=2))
+        paths["json"].write_text(json.dumps(self.to_json(), indent=2, allow_nan=False))
         return paths
 
     def to_json(self) -> dict[str, Any]:
@@ -381,6 +431,38 @@ def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], basel
         row["claim"] = claims.get(variant, "")
         out.append(row)
     return pd.DataFrame(out)
+
+
+def verdicts(summary, baseline: str) -> list[str]:
+    """Plain-language reading of a summary table, one sentence per non-baseline variant.
+
+    A variant is called cheaper (or dearer) only when its time-to-target ratio differs
+    from 1 by more than the spread of the per-seed ratios; otherwise the difference is
+    reported as within seed-to-seed noise. A variant whose seeds did not all reach the
+    target gets no ratio, and the sentence says so.
+    """
+    out = []
+    for _, r in summary.iterrows():
+        if r["variant"] == baseline:
+            continue
+        head = f"{r['variant']} on {r['dataset']}"
+        claim = f" Claimed elsewhere: {r['claim']}." if r.get("claim") else ""
+        if _isnan(r["time_to_target_ratio"]):
+            out.append(f"{head}: reached {r['target_metric']} >= {r['target_value']:g} on {int(r['reached'])} of "
+                       f"{int(r['seeds'])} seeds (or the baseline did not), so no speedup is measured.{claim}")
+            continue
+        ratio, spread = float(r["time_to_target_ratio"]), float(r["time_to_target_ratio_std"])
+        if ratio + spread < 1:
+            verdict = f"cheaper: {1 / ratio:.2f}x faster to the target"
+        elif ratio - spread > 1:
+            verdict = f"dearer: {ratio:.2f}x the baseline's time"
+        else:
+            verdict = "no clear difference from the baseline (within the seed-to-seed spread)"
+        out.append(f"{head}: {ratio:.2f}x the baseline's training time to reach the target "
+                   f"(per-seed spread ± {spread:.2f}, {int(r['seeds'])} seeds) and "
+                   f"{float(r['examples_to_target_ratio']):.2f}x its examples; {verdict}. "
+                   f"Test accuracy {float(r['test_accuracy_mean']):.1%}.{claim}")
+    return out
 
 
 def _json_clean(x: Any) -> Any:

@@ -9,6 +9,7 @@ are not measurements).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,10 @@ def baseline_recipe(dataset: str, smoke: bool = False, **changes: Any) -> Recipe
     """
     if dataset not in _BASELINES:
         raise ValueError(f"no baseline recipe for {dataset!r}; known: {sorted(_BASELINES)}")
+    valid = {f.name for f in dataclasses.fields(TrainingConfig)}
+    unknown = sorted(set(changes) - valid)
+    if unknown:
+        raise ValueError(f"baseline_recipe: {unknown} are not TrainingConfig fields; valid fields: {sorted(valid)}")
     spec = _BASELINES[dataset]
     fields = {"progress_bar": True, "eval_every_epochs": 1} | dict(spec["config"])
     if smoke:
@@ -130,11 +135,46 @@ def train_baseline(dataset: str = "digits", lr: float | None = None, batch_size:
     return exp.run()
 
 
+def optimizer_steps(config: TrainingConfig, n_train: int) -> int:
+    """Optimizer steps a run of ``config`` takes on ``n_train`` examples (no early stop)."""
+    batches = n_train // config.batch_size if config.drop_last else -(-n_train // config.batch_size)
+    steps = -(-batches // config.grad_accum_steps) * config.epochs
+    return min(steps, config.max_steps) if config.max_steps else steps
+
+
+def warmup_cosine_changes(config: TrainingConfig, splits: Any, warmup_fraction: float = 0.05) -> dict[str, Any]:
+    """Config changes for linear warmup over ``warmup_fraction`` of the run, then cosine
+    decay to zero (Goyal et al. 2017 warmup; Loshchilov & Hutter 2017 cosine)."""
+    total = optimizer_steps(config, len(splits.train))
+    return {"schedule": "warmup_cosine", "warmup_steps": max(1, min(total - 1, round(warmup_fraction * total)))}
+
+
+def baseline_panel_callback(dataset: str = "digits", lr: float = 1e-3, batch_size: int = 32, epochs: int = 3,
+                            smoke: bool = False, output: Any = None, seed: int = 0):
+    """The quickstart widget callback: retrain the baseline with the chosen learning rate,
+    batch size and epochs, drawing validation accuracy against training seconds live
+    (into ``output``, an ``ipywidgets.Output``, or the current cell), and return the
+    results table (a ``pandas.DataFrame``, see :func:`workbench.plots.results_table`).
+
+    Raises:
+        ValueError: unknown data set, or values outside TrainingConfig's valid ranges.
+    """
+    from workbench import plots, ui
+
+    recipe = baseline_recipe(dataset, smoke=smoke, lr=lr, batch_size=batch_size, epochs=epochs)
+    live = ui.LivePlot.for_history(x="wall_time", y="val_accuracy", target=recipe.target.value,
+                                   output=output, every_s=1.0)
+    with live:
+        result = train_baseline(dataset, lr=lr, batch_size=batch_size, epochs=epochs, smoke=smoke, seed=seed,
+                                on_eval=live.callback(), progress=False)
+    return plots.results_table(result.summary)
+
+
 #: The learning-rate schedules compared by the integration notebook (Variant config changes).
-SCHEDULE_VARIANTS = {
+SCHEDULE_VARIANTS: dict[str, Any] = {
     "constant": {"schedule": "constant"},
     "one_cycle": {"schedule": "one_cycle"},
-    "warmup_cosine": {"schedule": "warmup_cosine", "warmup_steps": 50},
+    "warmup_cosine": warmup_cosine_changes,
 }
 
 

@@ -65,10 +65,15 @@ class Trainer:
         param_groups: parameter groups for the optimizer (default
             ``model.parameters()``).
         optimizer, scheduler: prebuilt objects instead of those the config names.
+        check_data: before training, check the data against the task and the model
+            (:meth:`_check_data`): item structure, input dtype and shape, targets in
+            ``[0, num_classes)``, at least two classes in training, and one forward pass
+            of a two-example batch in eval mode (no RNG is consumed).
 
     Raises:
-        ValueError: empty training data, a missing task for the collator, or a
-            ``batch_sampler`` together with ``sampler``.
+        ValueError: empty training data, a missing task for the collator, a
+            ``batch_sampler`` together with ``sampler``, or data that does not fit the task
+            or the model (the message names the split, the example id and the field).
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainingConfig, train_data: Dataset,
@@ -76,7 +81,8 @@ class Trainer:
                  techniques: Sequence[Technique] = (), loggers: Sequence[Any] = (),
                  sampler: Any = None, batch_sampler: Any = None, collate_fn: Any = None,
                  param_groups: Iterable[Any] | None = None,
-                 optimizer: torch.optim.Optimizer | None = None, scheduler: Any = None) -> None:
+                 optimizer: torch.optim.Optimizer | None = None, scheduler: Any = None,
+                 check_data: bool = True) -> None:
         if not isinstance(config, TrainingConfig):
             raise TypeError(f"config must be a TrainingConfig; got {type(config).__name__}")
         if len(train_data) == 0:
@@ -119,6 +125,58 @@ class Trainer:
         self._best_weights: dict[str, torch.Tensor] | None = None
         self._reset_running()
         self.last_checkpoint: Path | None = None
+        if check_data:
+            self._check_data()
+
+    # ------------------------------------------------------------------ input checks
+    def _check_data(self) -> None:
+        """Reject data that cannot train, before any training starts (see ``check_data``)."""
+        task = self.task
+        for split, data in (("training", self.train_data), ("validation", self.val_data)):
+            if data is None:
+                continue
+            if len(data) == 0:
+                raise ValueError(f"Trainer: the {split} data set is empty (0 examples)")
+            item = data[0]
+            if not isinstance(item, dict) or not {"id", "input", "target"} <= set(item):
+                raise ValueError(f"Trainer: {split} data items must be dicts with keys 'id', 'input', "
+                                 f"'target'; item 0 is {type(item).__name__} "
+                                 f"{sorted(item) if isinstance(item, dict) else ''}")
+            if task is not None:
+                _check_input(task, split, item)
+                targets = getattr(data, "targets", None)
+                if task.num_classes > 1 and isinstance(targets, torch.Tensor):
+                    if targets.is_floating_point():
+                        raise ValueError(f"Trainer: {split} targets must be integer class indices for a "
+                                         f"{task.num_classes}-class task; got dtype {targets.dtype}")
+                    bad = ((targets < 0) | (targets >= task.num_classes)).nonzero().flatten()
+                    if len(bad):
+                        i = int(bad[0])
+                        ids = getattr(data, "ids", None)
+                        ex = int(ids[i]) if ids is not None else i
+                        raise ValueError(f"Trainer: {split} data: target {int(targets[i])} of example id {ex} "
+                                         f"(field 'target') is outside [0, {task.num_classes}); "
+                                         f"{len(bad)} example(s) out of range")
+                    if split == "training" and int(targets.unique().numel()) < 2:
+                        raise ValueError(f"Trainer: the training split has a single class "
+                                         f"({int(targets[0])}); a classifier cannot learn from it")
+        batch = self.collate_fn([self.train_data[i] for i in range(min(2, len(self.train_data)))])
+        batch = _to_device(batch, self.device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                out = self.model(batch["inputs"])
+        except Exception as exc:  # noqa: BLE001 - re-raised with the shapes that caused it
+            x = batch["inputs"]
+            raise ValueError(f"Trainer: the model cannot take a batch of the training data: inputs of "
+                             f"shape {tuple(x.shape)} and dtype {x.dtype} raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.model.train(was_training)
+        if task is not None and task.num_classes > 1 and self.config.loss == "cross_entropy" and (
+                out.dim() != 2 or out.shape[1] != task.num_classes):
+            raise ValueError(f"Trainer: the model returns outputs of shape {tuple(out.shape)}; a "
+                             f"{task.num_classes}-class task needs logits of shape [B, {task.num_classes}]")
 
     # ------------------------------------------------------------------ setup helpers
     @property
@@ -591,6 +649,33 @@ class Trainer:
         self._resumed = True
         self.last_checkpoint = path
         return self.state
+
+
+def _check_input(task: TaskSpec, split: str, item: dict[str, Any]) -> None:
+    x, ex = item["input"], item["id"]
+    where = f"Trainer: {split} data, example id {ex}, field 'input'"
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{where}: expected a tensor, got {type(x).__name__}")
+    if task.modality == "text":
+        if x.dtype != torch.long or x.dim() != 1:
+            raise ValueError(f"{where}: text inputs must be 1-D torch.long token ids; got shape "
+                             f"{tuple(x.shape)} dtype {x.dtype}")
+        if task.vocab_size is not None and len(x) and (int(x.max()) >= task.vocab_size or int(x.min()) < 0):
+            raise ValueError(f"{where}: token ids must lie in [0, {task.vocab_size}); got "
+                             f"[{int(x.min())}, {int(x.max())}]")
+    else:
+        if not x.is_floating_point():
+            raise ValueError(f"{where}: {task.modality} inputs must be floating point; got dtype {x.dtype}")
+        shape = tuple(x.shape)
+        want = tuple(task.input_shape)
+        if task.modality == "vision":
+            # the vision collator converts grayscale <-> RGB, so 1 or 3 channels both fit
+            ok = (len(shape) == 2 and shape == want[1:]) or (
+                len(shape) == 3 and shape[1:] == want[1:] and shape[0] in {1, 3, want[0]})
+        else:
+            ok = shape == want
+        if not ok:
+            raise ValueError(f"{where}: expected shape {want} (TaskSpec.input_shape); got {shape}")
 
 
 def _nan(x: Any) -> bool:
