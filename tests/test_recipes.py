@@ -18,7 +18,7 @@ from workbench.recipes import (
     SCHEDULE_VARIANTS,
     SMOKE,
     Recipe,
-    _BASELINES,
+    baseline_panel_callback,
     baseline_recipe,
     load_splits,
     model_factory,
@@ -124,7 +124,16 @@ def test_train_baseline_widget_values_change_the_config(digits):
     assert rec.examples_seen == epochs * n
     assert list(result.history["effective_step"]) == [math.ceil(n / bs), 2 * math.ceil(n / bs)]
     if recipe.config.schedule == "constant":
-        assert set(result.history["lr"]) == {pytest.approx(lr)}
+        assert result.history["lr"].tolist() == pytest.approx([lr, lr])
+
+
+def test_baseline_panel_callback_returns_the_results_table(digits):
+    table = baseline_panel_callback("digits", lr=baseline_recipe("digits").config.lr, batch_size=128, epochs=1,
+                                    smoke=True)
+    assert list(table["variant"]) == ["baseline"] and list(table["dataset"]) == ["digits"]
+    assert "time to target (s)" in table.columns and table["reached"].iloc[0] in ("0/1", "1/1")
+    with pytest.raises(ValueError, match=r"TrainingConfig\.epochs"):
+        baseline_panel_callback("digits", epochs=0, smoke=True)
 
 
 def test_train_baseline_rejects_invalid_widget_values_before_training():
@@ -139,12 +148,16 @@ def test_schedule_comparison_builds_three_schedule_variants():
     assert isinstance(exp, Experiment)
     assert [v.name for v in exp.variants] == ["constant", "one_cycle", "warmup_cosine"]
     assert exp.baseline == "constant" and exp.seeds == [0, 1] and list(exp.data) == ["digits"]
+    recipe = baseline_recipe("digits", smoke=True)
     for v in exp.variants:
-        assert dict(v.config) == SCHEDULE_VARIANTS[v.name]
-        cfg = exp._config("digits", v, 0)
+        assert v.config is SCHEDULE_VARIANTS[v.name]
+        cfg = exp._config("digits", v, 0)  # the config a run of this variant trains with
         assert cfg.schedule == v.name
-        assert cfg.lr == baseline_recipe("digits", smoke=True).config.lr
-    assert exp._config("digits", exp.variants[2], 0).warmup_steps == SCHEDULE_VARIANTS["warmup_cosine"]["warmup_steps"]
+        assert (cfg.lr, cfg.batch_size, cfg.epochs) == (recipe.config.lr, recipe.config.batch_size,
+                                                        recipe.config.epochs)
+    # warmup over 5% of the run's optimizer steps, computed by hand
+    total = math.ceil(len(exp.data["digits"].train) / recipe.config.batch_size) * recipe.config.epochs
+    assert exp._config("digits", exp.variants[2], 0).warmup_steps == max(1, round(0.05 * total))
     assert "target on digits: val_accuracy >=" in exp.describe()
     with pytest.raises(ValueError, match=r"unknown schedules \['linear_decay'\]; valid:"):
         schedule_comparison(datasets=("digits",), schedules=("constant", "linear_decay"))
@@ -152,14 +165,16 @@ def test_schedule_comparison_builds_three_schedule_variants():
 
 def test_schedule_comparison_smoke_run_on_digits():
     torch.manual_seed(0)
-    exp = schedule_comparison(datasets=("digits",), seeds=[0], schedules=("constant", "one_cycle"),
-                              smoke=True, progress=False)
+    exp = schedule_comparison(datasets=("digits",), seeds=[0], smoke=True, progress=False)
     result = exp.run()
-    assert [r.variant for r in result.records] == ["constant", "one_cycle"]
+    assert [r.variant for r in result.records] == ["constant", "one_cycle", "warmup_cosine"]
     h = result.history
     base_lr = baseline_recipe("digits", smoke=True).config.lr
-    assert set(h.loc[h["variant"] == "constant", "lr"]) == {pytest.approx(base_lr)}
-    one_cycle = h.loc[h["variant"] == "one_cycle", "lr"].tolist()
-    assert one_cycle[-1] < base_lr / 100  # one-cycle anneals to (almost) zero by the end
+    lrs = {v: h.loc[h["variant"] == v, "lr"].tolist() for v in ("constant", "one_cycle", "warmup_cosine")}
+    assert lrs["constant"] == pytest.approx([base_lr] * len(lrs["constant"]))
+    for v in ("one_cycle", "warmup_cosine"):  # both anneal to (almost) zero by the end
+        assert len(lrs[v]) >= 2 and lrs[v][-1] < base_lr / 100
+        assert 0 < lrs[v][0] < base_lr * 1.0001
     s = result.summary.set_index("variant")
+    assert list(s.index) == ["constant", "one_cycle", "warmup_cosine"]
     assert s.loc["constant", "time_to_target_ratio"] == 1.0

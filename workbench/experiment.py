@@ -186,8 +186,9 @@ class Experiment:
                 try:
                     self._config(d, v, self.seeds[0])
                 except (TypeError, ValueError) as exc:
+                    given = getattr(v.config, "__name__", v.config) if callable(v.config) else dict(v.config)
                     raise ValueError(f"variant {v.name!r} on data set {d!r}: invalid config change "
-                                     f"{dict(v.config)!r}: {exc}") from exc
+                                     f"{given!r}: {exc}") from exc
         self.evaluate_test = evaluate_test
         self.on_eval = on_eval
         self.progress = progress
