@@ -434,6 +434,31 @@ def test_invalid_variant_config_fails_before_any_run(tiny_splits):
         _exp(tiny_splits, [Variant("base")], target={"other": Target()})
 
 
+def test_callable_variant_config_is_computed_from_base_config_and_data(tiny_splits):
+    seen = []
+
+    def quarter_batch(base, splits):
+        seen.append((base.batch_size, len(splits.train)))
+        return {"batch_size": len(splits.train) // 4}
+
+    exp = _exp(tiny_splits, [Variant("base"), Variant("quarter", config=quarter_batch)], seeds=[0],
+               progress=False, evaluate_test=False)
+    res = exp.run()
+    assert seen and set(seen) == {(16, 96)}
+    assert [r.effective_steps for r in res.records] == [3 * 96 // 16, 3 * 4]  # batch 24: 4 steps per epoch
+
+    def negative_lr(base, splits):
+        return {"lr": -base.lr}
+
+    def with_seed(base, splits):
+        return {"seed": 7}
+
+    with pytest.raises(ValueError, match=r"variant 'neg'.*negative_lr.*TrainingConfig\.lr"):
+        _exp(tiny_splits, [Variant("base"), Variant("neg", config=negative_lr)])
+    with pytest.raises(ValueError, match="variant 'seeded'.*'seed'"):
+        _exp(tiny_splits, [Variant("base"), Variant("seeded", config=with_seed)])
+
+
 # --------------------------------------------------------------------------- real data
 
 @pytest.fixture(scope="module")

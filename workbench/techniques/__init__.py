@@ -1,0 +1,1 @@
+"""Training-efficiency techniques, one module per family (see docs/conventions.md)."""
