@@ -66,7 +66,7 @@ def trainer_loop(model, data, task, batch_size, lr, epochs, seed, metrics_dir) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and epochs (about a minute)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+XX
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

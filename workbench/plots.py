@@ -33,7 +33,9 @@ __all__ = [
     "mean_std_band",
     "plot_curves",
     "plot_learning_curve",
+    "plot_lr_finder",
     "plot_lr_schedule",
+    "plot_lr_schedules",
     "plot_ratios",
     "results_table",
     "variant_colors",
@@ -403,6 +405,111 @@ def plot_lr_schedule(
     fig.update_yaxes(**_AXIS_STYLE, rangemode="tozero")
     if log_y:
         fig.update_yaxes(type="log", rangemode="normal")
+    return fig
+
+
+def plot_lr_schedules(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    title: str | None = None,
+    log_y: bool = False,
+) -> go.Figure:
+    """Several learning-rate schedules on one plot: one line per name.
+
+    ``curves`` maps a schedule name to ``(steps, lrs)`` (equal lengths, ``ValueError``
+    otherwise); colors follow :func:`variant_colors` in the mapping's order. An empty
+    mapping gives a "no data yet" figure.
+    """
+    if not curves:
+        return _empty_figure("no data yet", title)
+    colors = variant_colors(curves)
+    fig = go.Figure()
+    for name, (steps, lrs) in curves.items():
+        steps, lrs = list(steps), list(lrs)
+        if len(steps) != len(lrs):
+            raise ValueError(f"{name}: steps and lrs differ in length: {len(steps)} != {len(lrs)}")
+        fig.add_trace(go.Scatter(x=steps, y=lrs, mode="lines", name=str(name),
+                                 line={"color": colors[name], "width": 2}))
+    fig.update_layout(
+        title=title or "learning-rate schedules", height=380, **_BASE_LAYOUT,
+        xaxis_title=axis_title("effective_step"), yaxis_title=axis_title("lr"),
+        legend={"title": {"text": "schedule"}},
+    )
+    fig.update_xaxes(**_AXIS_STYLE)
+    fig.update_yaxes(**_AXIS_STYLE, rangemode="tozero")
+    if log_y:
+        fig.update_yaxes(type="log", rangemode="normal")
+    return fig
+
+
+def plot_lr_finder(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    smoothed: Sequence[float] | None = None,
+    suggestions: Mapping[str, float] | None = None,
+    points: Mapping[str, tuple[float, float]] | None = None,
+    reference_lr: float | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """The LR range test (Smith 2017): training loss against learning rate, log x axis.
+
+    What it shows: the loss of each mini-batch (faint) and its smoothed value (line) as
+    the rate grows exponentially; the suggested rates as markers on the smoothed curve
+    (``points``: name -> ``(lr, loss)``, as :class:`~workbench.techniques.optimization.
+    LRFinderResult` holds them) or, without ``points``, as dotted vertical lines at
+    ``suggestions`` (name -> lr); ``reference_lr`` (for example the recipe's rate) as a
+    dashed gray vertical line. A good rate lies on the steep downward slope, before the
+    minimum.
+
+    Raises ``ValueError`` when ``lrs``, ``losses`` and ``smoothed`` differ in length.
+    """
+    lrs, losses = list(lrs), list(losses)
+    smoothed = list(smoothed) if smoothed is not None else None
+    if len(lrs) != len(losses) or (smoothed is not None and len(smoothed) != len(lrs)):
+        raise ValueError(f"lrs, losses and smoothed must have equal lengths; got {len(lrs)}, "
+                         f"{len(losses)}, {None if smoothed is None else len(smoothed)}")
+    if not lrs:
+        return _empty_figure("no data yet", title)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=lrs, y=losses, mode="lines", name="loss (each batch)",
+                             line={"color": _rgba(_PALETTE[0], 0.3), "width": 1}))
+    if smoothed is not None:
+        fig.add_trace(go.Scatter(x=lrs, y=smoothed, mode="lines", name="smoothed loss",
+                                 line={"color": _PALETTE[0], "width": 2.5}))
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    marks = list((points or {}).items())
+    for i, (name, (lr, loss)) in enumerate(marks):
+        fig.add_trace(go.Scatter(
+            x=[lr], y=[loss], mode="markers", name=f"{name}: {lr:.2e}",
+            marker={"size": 12, "color": _PALETTE[(i + 1) % len(_PALETTE)],
+                    "symbol": "circle-open", "line": {"width": 3}},
+        ))
+    if not marks:
+        for i, (name, lr) in enumerate((suggestions or {}).items()):
+            c = _PALETTE[(i + 1) % len(_PALETTE)]
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": lr, "x1": lr,
+                           "y0": 0, "y1": 1, "line": {"dash": "dot", "color": c, "width": 2}})
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{name}: {lr:.2e}",
+                                     line={"dash": "dot", "color": c}))
+    if reference_lr is not None:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": reference_lr,
+                       "x1": reference_lr, "y0": 0, "y1": 1,
+                       "line": {"dash": "dash", "color": "gray", "width": 1.5}})
+        annotations.append({"text": f"recipe lr {reference_lr:g}", "x": math.log10(reference_lr),
+                            "xref": "x", "y": 1.0, "yref": "paper", "showarrow": False,
+                            "xanchor": "left", "yanchor": "bottom",
+                            "font": {"size": 11, "color": "gray"}})
+    finite = [v for v in (smoothed if smoothed is not None else losses) if math.isfinite(v)]
+    layout: dict[str, Any] = {}
+    if finite:  # clip the y axis so the divergence at the end does not flatten the curve
+        lo, first = min(finite), finite[0]
+        hi = max(first, lo) + 0.5 * max(first - lo, 1e-3)
+        layout["yaxis_range"] = [lo - 0.05 * (hi - lo), hi]
+    fig.update_layout(title=title or "LR range test", height=400, shapes=shapes,
+                      annotations=annotations, **_BASE_LAYOUT, **layout,
+                      xaxis_title="learning rate (log scale)", yaxis_title=axis_title("train_loss"))
+    fig.update_xaxes(**_AXIS_STYLE, type="log")
+    fig.update_yaxes(**_AXIS_STYLE)
     return fig
 
 

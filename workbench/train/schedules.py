@@ -68,6 +68,7 @@ __all__ = [
     "build_step",
     "build_warmup",
     "build_warmup_cosine",
+    "is_constant_scheduler",
     "is_metric_scheduler",
     "lr_at_steps",
     "validate_schedule",
@@ -505,6 +506,19 @@ def is_metric_scheduler(scheduler: Any) -> bool:
     ``scheduler.step(val_loss)`` after an evaluation), False for per-step schedulers
     (``scheduler.step()`` after each optimizer step) and for None."""
     return isinstance(scheduler, ReduceLROnPlateau)
+
+
+def is_constant_scheduler(scheduler: Any) -> bool:
+    """True if ``scheduler`` is None or the ``"constant"`` schedule (:func:`build_constant`:
+    a ``LambdaLR`` whose factors are all 1.0), i.e. a scheduler that leaves the rate alone.
+
+    Techniques that set the learning rate themselves (for example
+    :class:`workbench.techniques.optimization.DynamicLR`) need one of these.
+    """
+    if scheduler is None:
+        return True
+    return isinstance(scheduler, LambdaLR) and all(
+        f is _constant_factor for f in getattr(scheduler, "lr_lambdas", [None]))
 
 
 def lr_at_steps(name: str, base_lr: float, total_steps: int, steps: Iterable[int],
