@@ -66,10 +66,10 @@ def trainer_loop(model, data, task, batch_size, lr, epochs, seed, metrics_dir) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and epochs (about a minute)")
-XX
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (default 1: the steadiest timings on a shared 2-core machine)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     repeats = 3 if args.quick else 7
     epochs = {"digits": 5 if args.quick else 20, "subj": 1 if args.quick else 2}
     results = []
