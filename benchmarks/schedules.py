@@ -26,8 +26,9 @@ only, the test split is never used to choose): among the schedules whose every s
 reached the target, the one with the fewest examples-to-target on average (a
 deterministic count; seconds on a shared machine are noisy), ties within 1% broken by
 higher final validation accuracy; if no schedule reached the target on every seed, the
-highest final validation accuracy. The script prints the choice per data set; the
-recipe in ``workbench/recipes.py`` is updated by hand from it.
+highest final validation accuracy
+(:func:`workbench.techniques.optimization.choose_schedule`). The script prints the choice
+per data set; the recipe in ``workbench/recipes.py`` is updated by hand from it.
 
     python benchmarks/schedules.py [--quick] [--datasets digits subj] [--seeds N]
                                    [--threads N] [--out results.json]
@@ -67,6 +68,7 @@ if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
 from workbench.recipes import baseline_recipe, load_splits  # noqa: E402
 from workbench.techniques.optimization import (  # noqa: E402
     BENCHMARK_SCHEDULES,
+    choose_schedule,
     schedule_experiment,
 )
 
@@ -83,19 +85,6 @@ def _fmt(mean: Any, std: Any, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
         return "not reached"
     s = fmt.format(float(mean) * scale)
     return s + ("" if _nan(std) else " +- " + fmt.format(float(std) * scale))
-
-
-def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The rule of the module docstring, on one data set's rows."""
-    complete = [r for r in rows if r["reached"] == r["seeds"] and not _nan(r["examples_to_target_mean"])]
-    if complete:
-        fewest = min(r["examples_to_target_mean"] for r in complete)
-        near = [r for r in complete if r["examples_to_target_mean"] <= fewest * 1.01]
-        best = max(near, key=lambda r: r["final_accuracy_mean"])
-        return {"schedule": best["schedule"], "why": "fewest examples to target (all seeds reached it)"}
-    best = max(rows, key=lambda r: -math.inf if _nan(r["final_accuracy_mean"]) else r["final_accuracy_mean"])
-    return {"schedule": best["schedule"], "why": "no schedule reached the target on every seed: "
-                                                 "highest final validation accuracy"}
 
 
 def rows_from(summary) -> list[dict[str, Any]]:
@@ -169,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
+    choices: dict[str, dict[str, Any]] = {}
     for d, spec in plan.items():
         splits = load_splits(d, seed=0)
         recipe = baseline_recipe(d, epochs=spec["epochs"])
@@ -187,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{rec.test_metrics.get('test_accuracy', math.nan):.4f}; lr at the end "
                   f"{rec.rows[-1].get('lr', math.nan):.2e}; {rec.counters or ''}", flush=True)
         rows += rows_from(result.summary)
+        choices |= choose_schedule(result.summary)
         runs += result.to_json()["runs"]
         for line in result.verdicts():
             print("  -", line)
@@ -197,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
           f"ratio < 1 is cheaper than constant):")
     print(table(rows))
     for d in plan:
-        choice = choose([r for r in rows if r["dataset"] == d])
+        choice = choices[d]
         best[d] = choice["schedule"]
         print(f"  tuned baseline schedule for {d}: {choice['schedule']} ({choice['why']})")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

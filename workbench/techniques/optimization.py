@@ -70,6 +70,7 @@ __all__ = [
     "DynamicLRPolicy",
     "DynamicLRScheduler",
     "LRFinderResult",
+    "choose_schedule",
     "create_optimizer_with_schedule",
     "dynamic_lr_trace",
     "exponential_lrs",
@@ -1291,3 +1292,37 @@ def schedule_experiment(datasets: Sequence[str] = ("digits", "subj"), seeds: Seq
                       {d: r.config for d, r in recipes.items()}, variants, seeds=seeds,
                       target={d: r.target for d, r in recipes.items()}, on_eval=on_eval,
                       progress=progress, name="learning-rate schedules")
+
+
+def choose_schedule(summary) -> dict[str, dict[str, Any]]:
+    """The tuned-baseline schedule per data set from an experiment summary (the rule is
+    fixed before the runs and uses validation data only).
+
+    Among the variants whose every seed reached the target, the one with the fewest
+    examples-to-target on average (a deterministic count, where seconds on a shared
+    machine are noisy), ties within 1% going to the higher final validation metric; if no
+    variant reached the target on every seed, the highest final validation metric.
+
+    Args:
+        summary: ``ExperimentResult.summary`` (columns ``dataset, variant, seeds, reached,
+            examples_to_target_mean, final_metric_mean``).
+
+    Returns:
+        ``{dataset: {"schedule": name, "why": reason}}``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        rows = rows.to_dict("records")
+        complete = [r for r in rows if int(r["reached"]) == int(r["seeds"])
+                    and math.isfinite(float(r["examples_to_target_mean"]))]
+        if complete:
+            fewest = min(float(r["examples_to_target_mean"]) for r in complete)
+            near = [r for r in complete if float(r["examples_to_target_mean"]) <= fewest * 1.01]
+            best = max(near, key=lambda r: float(r["final_metric_mean"]))
+            why = "fewest examples to the target, every seed reached it"
+        else:
+            best = max(rows, key=lambda r: (float(r["final_metric_mean"])
+                                            if math.isfinite(float(r["final_metric_mean"])) else -math.inf))
+            why = "no schedule reached the target on every seed: highest final validation metric"
+        out[str(dataset)] = {"schedule": str(best["variant"]), "why": why}
+    return out

@@ -1,0 +1,204 @@
+"""Curriculum learning: pacing functions, difficulty scores, schedulers, controls."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tests.tiny import tiny_data
+from workbench.data.datasets import ExampleDataset
+from workbench.data.text import Vocabulary
+from workbench.techniques import curriculum as cl
+
+# ----------------------------------------------------------------------------- pacing
+
+
+def test_hacohen_fixed_exponential_defaults():
+    f = cl.fixed_exponential
+    assert f(0) == pytest.approx(0.04)
+    assert f(99) == pytest.approx(0.04)
+    assert f(100) == pytest.approx(0.04 * 1.9)
+    assert f(500) == pytest.approx(0.04 * 1.9 ** 5)  # 0.99
+    assert f(600) == 1.0 and f(10_000) == 1.0
+
+
+def test_varied_exponential_jumps_after_each_step_length():
+    f = lambda i: cl.varied_exponential(i, 0.1, 2.0, step_lengths=(10, 30), rest_step_length=5)  # noqa: E731
+    assert f(10) == pytest.approx(0.1)  # jump strictly after step 10
+    assert f(11) == pytest.approx(0.2)
+    assert f(40) == pytest.approx(0.2) and f(41) == pytest.approx(0.4)
+    assert f(45) == pytest.approx(0.4) and f(46) == pytest.approx(0.8)
+    assert f(51) == 1.0  # ceil(log2(10)) = 4 jumps: 10, 40, 45, 50
+
+
+def test_single_step_and_competence_formulas():
+    assert cl.single_step(0, 0.04, 100) == 0.04 and cl.single_step(99, 0.04, 100) == 0.04
+    assert cl.single_step(100, 0.04, 100) == 1.0
+    assert cl.competence_linear(0, 1000) == pytest.approx(0.01)
+    assert cl.competence_linear(500, 1000) == pytest.approx(0.5 * 0.99 + 0.01)
+    assert cl.competence_sqrt(0, 1000) == pytest.approx(0.01)
+    assert cl.competence_sqrt(250, 1000) == pytest.approx(math.sqrt(0.25 * (1 - 1e-4) + 1e-4))
+    assert cl.competence_sqrt(1000, 1000) == pytest.approx(1.0)
+    assert cl.exponential(500, 1000, start=0.04) == pytest.approx(0.2)  # geometric mean of 0.04 and 1
+    assert cl.root(1000, 1000) == pytest.approx(1.0) and cl.linear(1000, 1000) == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(cl.PACING_FUNCTIONS))
+def test_every_pacing_starts_at_start_is_monotone_and_reaches_one(name):
+    f = cl.make_pacing(name, total_steps=400, start=0.05, increase_amount=2.0)
+    values = [f(s) for s in range(0, 1201)]
+    assert values[0] == pytest.approx(0.05)
+    assert all(0 < v <= 1 for v in values)
+    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert values[-1] == 1.0
+    assert values[100] < 1.0  # still growing a quarter of the way in (none is a constant 1)
+
+
+def test_pacing_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="step"):
+        cl.linear(-1, 10)
+    with pytest.raises(ValueError, match="total_steps"):
+        cl.competence_sqrt(1, 0)
+    with pytest.raises(ValueError, match="starting fraction"):
+        cl.fixed_exponential(0, starting_percent=0.0)
+    with pytest.raises(ValueError, match="increase_amount"):
+        cl.fixed_exponential(0, increase_amount=1.0)
+    with pytest.raises(ValueError, match="unknown pacing"):
+        cl.make_pacing("cubic")
+    steps, fr = cl.pacing_curve(cl.make_pacing("linear", 100), 100, points=11)
+    assert steps[0] == 0 and steps[-1] == 100 and fr[-1] == 1.0
+
+
+# ----------------------------------------------------------------------------- difficulty
+
+
+def _text_data():
+    texts = ["a a", "a a a a a a", "zebra quokka", "a b"]
+    vocab = Vocabulary(["<pad>", "<unk>", "a", "b", "zebra", "quokka"],
+                       freq={"a": 50, "b": 5, "zebra": 1, "quokka": 1})
+    enc = {"a": 2, "b": 3, "zebra": 4, "quokka": 5}
+    inputs = [torch.tensor([enc[w] for w in t.split()]) for t in texts]
+    return ExampleDataset(inputs, [0, 1, 0, 1], [10, 11, 12, 13], texts=texts, name="toy"), vocab
+
+
+def test_length_and_rarity_components_on_text():
+    data, vocab = _text_data()
+    s = cl.difficulty_scores(data, vocab, weights=(0.5, 0.5, 0.0), use_cache=False)
+    length, rarity = s.components["length"], s.components["rarity"]
+    assert length.tolist() == [2, 6, 2, 2]
+    assert rarity[2] > rarity[3] > rarity[0]  # rare words > one rarer word > frequent only
+    assert rarity[0] == pytest.approx(rarity[1])  # mean, not sum: length does not leak in
+    for k in ("length", "rarity"):  # normalised with the data set's statistics
+        z = s.normalized[k]
+        assert float(z.mean()) == pytest.approx(0, abs=1e-6) and float(z.std()) == pytest.approx(1, abs=1e-5)
+    assert torch.allclose(s.total, 0.5 * s.normalized["length"] + 0.5 * s.normalized["rarity"])
+    assert torch.equal(s.for_dataset(data.subset([3, 0])), s.total[[3, 0]])
+
+
+def test_scores_are_cached_in_memory_and_on_disk(tmp_path):
+    data, _ = tiny_data(n=60)
+    a = cl.difficulty_scores(data, cache_dir=tmp_path)
+    assert cl.difficulty_scores(data, cache_dir=tmp_path) is a  # memory cache
+    files = list(tmp_path.glob("difficulty-*.pt"))
+    assert len(files) == 1
+    cl._CACHE.clear()
+    b = cl.difficulty_scores(data, cache_dir=tmp_path)  # disk cache, weights_only load
+    assert b is not a and torch.equal(a.total, b.total)
+    c = cl.difficulty_scores(data, weights=(0, 0, 1), cache_dir=tmp_path)  # other settings: new key
+    assert not torch.equal(c.total, a.total) and len(list(tmp_path.glob("difficulty-*.pt"))) == 2
+
+
+def test_difficulty_rejects_bad_settings():
+    data, _ = tiny_data(n=30)
+    with pytest.raises(ValueError, match="weights"):
+        cl.difficulty_scores(data, weights=(1, 1))
+    with pytest.raises(ValueError, match="reference"):
+        cl.difficulty_scores(data, reference="margin")
+    with pytest.raises(ValueError, match="folds"):
+        cl.difficulty_scores(data, folds=1)
+    text, _ = _text_data()
+    with pytest.raises(ValueError, match="vocabulary"):
+        cl.difficulty_scores(text, None, use_cache=False)
+
+
+def test_cross_fitted_reference_model_finds_flipped_labels_on_digits():
+    from workbench.recipes import load_splits
+
+    splits = load_splits("digits")
+    noisy, flipped = cl.flip_labels(splits.train, 0.1, 10, seed=0)
+    assert len(flipped) == round(0.1 * len(splits.train))
+    changed = (noisy.targets != splits.train.targets).nonzero().flatten()
+    assert set(noisy.ids[changed].tolist()) == set(flipped.tolist())  # every flipped label changed
+    s = cl.difficulty_scores(noisy, weights=(0.3, 0.3, 0.4), use_cache=False)
+    is_flipped = torch.isin(s.ids, flipped)
+    model = s.components["model"]
+    # a model trained on an example would fit its wrong label; cross-fitted, it does not
+    assert float(model[is_flipped].median()) > 3 * float(model[~is_flipped].median())
+    hardest = torch.tensor(s.hardest(len(flipped), which="model"))
+    assert float(torch.isin(hardest, flipped).float().mean()) > 0.6
+    # images have no length: ink and atypicality are finite, non-constant proxies
+    assert float(s.components["length"].std()) > 0 and float(s.components["rarity"].std()) > 0
+
+
+def test_curriculum_order_controls():
+    scores = torch.tensor([0.5, -1.0, 2.0, 0.0])
+    assert cl.curriculum_order(scores, "curriculum").tolist() == [1, 3, 0, 2]
+    assert cl.curriculum_order(scores, "anti").tolist() == [2, 0, 3, 1]
+    r = cl.curriculum_order(scores, "random", seed=3)
+    assert sorted(r.tolist()) == [0, 1, 2, 3] and torch.equal(r, cl.curriculum_order(scores, "random", seed=3))
+    with pytest.raises(ValueError, match="order"):
+        cl.curriculum_order(scores, "hardest")
+
+
+# ----------------------------------------------------------------------------- schedulers
+
+
+def test_progressive_difficulty_warmup_then_linear():
+    p = cl.ProgressiveDifficulty(initial=0.2, final=1.0, steps=100, warmup_steps=50)
+    assert p.at(0) == 0.2 and p.at(50) == 0.2
+    assert p.at(100) == pytest.approx(0.6) and p.at(150) == 1.0 and p.at(999) == 1.0
+    assert p.update(step=100) == (0.0, pytest.approx(0.6))
+    with pytest.raises(ValueError, match="initial"):
+        cl.ProgressiveDifficulty(initial=0.0)
+
+
+def test_competence_pacing_raises_and_lowers_with_patience():
+    c = cl.CompetencePacing(target=0.7, initial=0.5, increase=0.1, decrease=0.2, patience=2)
+    assert c.update(accuracy=0.85)[1] == 0.5  # above 0.8 once: patience 2 not yet met
+    assert c.update(accuracy=0.85)[1] == pytest.approx(0.6)
+    assert c.update(accuracy=0.75)[1] == pytest.approx(0.6)  # between the margins: hold
+    c.update(accuracy=0.4)
+    assert c.update(accuracy=0.4)[1] == pytest.approx(0.4)  # below 0.5 twice: lower
+    state = c.state_dict()
+    d = cl.CompetencePacing(target=0.7, initial=0.5, patience=2)
+    d.load_state_dict(state)
+    assert d.competence == pytest.approx(0.4)
+
+
+def test_multi_stage_advances_when_goal_met():
+    m = cl.MultiStageCurriculum([cl.Stage(0, 0.3, 0.9, lr=0.01), cl.Stage(0, 0.7, 0.8, lr=0.005, max_updates=2),
+                                 cl.Stage(0, 1.0, 1.0, lr=0.001)])
+    assert m.update(accuracy=0.5) == (0, 0.3) and m.lr == 0.01
+    assert m.update(accuracy=0.95) == (0, 0.7) and m.lr == 0.005
+    assert m.update(accuracy=0.1) == (0, 0.7)
+    assert m.update(accuracy=0.1) == (0, 1.0)  # max_updates reached
+    assert m.update(accuracy=1.0) == (0, 1.0)  # last stage stays
+    with pytest.raises(ValueError, match="range"):
+        cl.MultiStageCurriculum([cl.Stage(0.5, 0.2, 0.9)])
+
+
+def test_dynamic_difficulty_follows_validation_loss():
+    d = cl.DynamicDifficulty(initial=0.3, step_up=0.1, step_down=0.05, tolerance=0.02, patience=2)
+    assert d.update(val_loss=1.0)[1] == 0.3  # first value: reference only
+    assert d.update(val_loss=0.8)[1] == pytest.approx(0.4)  # improved
+    assert d.update(val_loss=0.9)[1] == pytest.approx(0.35)  # worse beyond tolerance
+    d.update(val_loss=0.9)
+    assert d.update(val_loss=0.9)[1] == pytest.approx(0.45)  # plateau for 2 updates: harder
+
+
+def test_flip_labels_rejects_bad_fraction():
+    data, _ = tiny_data(n=20)
+    with pytest.raises(ValueError, match="fraction"):
+        cl.flip_labels(data, 1.5, 3)
