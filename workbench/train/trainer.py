@@ -251,8 +251,6 @@ class Trainer:
             h(self.state)
 
     def _reset_running(self) -> None:
-        self._run_loss = 0.0
-        self._run_correct = 0
         self._run_count = 0
         self._acc_loss: torch.Tensor | None = None
         self._acc_correct: torch.Tensor | None = None
@@ -456,16 +454,19 @@ class Trainer:
         return self.state.wall_time + (time.perf_counter() - self._mark)
 
     def _log_train_row(self) -> None:
-        row = self._base_row()
-        if self._run_count:
-            self._run_loss = float(self._acc_loss) if self._acc_loss is not None else math.nan
-            row["train_loss"] = self._run_loss / self._run_count
-            if self._acc_correct is not None:
-                row["train_accuracy"] = float(self._acc_correct) / self._run_count
-        for k, v in self.state.counters.items():
-            row[k] = v
+        row = self._base_row() | self._train_stats() | dict(self.state.counters)
         self.tracker.log(row)
+
+    def _train_stats(self) -> dict[str, float]:
+        """Mean training loss and accuracy since the last logged row; resets the running sums."""
+        stats: dict[str, float] = {}
+        if self._run_count:
+            if self._acc_loss is not None:
+                stats["train_loss"] = float(self._acc_loss) / self._run_count
+            if self._acc_correct is not None:
+                stats["train_accuracy"] = float(self._acc_correct) / self._run_count
         self._reset_running()
+        return stats
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate_and_log(self) -> dict[str, float]:
@@ -476,10 +477,7 @@ class Trainer:
         metrics = self.evaluate(self.val_data, prefix="val_")
         st.eval_time += time.perf_counter() - t0
         st.metrics.update(metrics)
-        row = self._base_row() | metrics
-        if self._run_count:
-            self._log_train_row_into(row)
-        self.tracker.log(row)
+        self.tracker.log(self._base_row() | metrics | self._train_stats())
         if self.scheduler is not None and is_metric_scheduler(self.scheduler):
             self.scheduler.step(metrics.get(cfg.monitor, metrics.get("val_loss")))
         self._early_stopping(metrics)
@@ -487,13 +485,6 @@ class Trainer:
         if running:
             self._clock_start()
         return metrics
-
-    def _log_train_row_into(self, row: dict[str, Any]) -> None:
-        self._run_loss = float(self._acc_loss) if self._acc_loss is not None else math.nan
-        row["train_loss"] = self._run_loss / self._run_count
-        if self._acc_correct is not None:
-            row["train_accuracy"] = float(self._acc_correct) / self._run_count
-        self._reset_running()
 
     def _early_stopping(self, metrics: dict[str, float]) -> None:
         cfg, st = self.config, self.state
