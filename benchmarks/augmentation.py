@@ -26,8 +26,10 @@ EDA, matches the full data without it (the paper: about half).
     python benchmarks/augmentation.py [--quick] [--datasets subj mr] [--sizes 500 2000 5000 full]
                                       [--seeds 0 1 2] [--threads 1]
 
-``--quick``: sizes 500 and 2,000, seed 0 only, both data sets (several minutes on a
-shared 2-core CPU; single-seed figures have no spread). One torch thread by default (see
+``--quick``: SUBJ only, sizes 500 and 2,000, seed 0 (about 6 minutes on the shared 2-core
+CPU; add ``--datasets subj mr`` for MR too, about 13 minutes; single-seed figures have no
+spread). The full mode is about 3 hours of CPU time here (48 runs, EDA epochs up to 17 times
+longer); ``--device cuda`` runs the training on a GPU. One torch thread by default (see
 ``benchmarks/baselines.py``). The last line of stdout is one JSON object:
 ``{"benchmark": "augmentation", "seeds": N, "results": [{"dataset", "train_size",
 "accuracy_without_mean", "accuracy_with_mean", "gain_mean", "gain_std", ...}, ...], ...}``
@@ -56,7 +58,7 @@ if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
 from workbench.techniques.augment import PAPER_GAINS, eda_comparison  # noqa: E402
 
 FULL = {"datasets": ["subj", "mr"], "sizes": ["500", "2000", "5000", "full"], "seeds": [0, 1, 2]}
-QUICK = {"datasets": ["subj", "mr"], "sizes": ["500", "2000"], "seeds": [0]}
+QUICK = {"datasets": ["subj"], "sizes": ["500", "2000"], "seeds": [0]}
 
 
 def _clean(x: Any) -> Any:
@@ -71,13 +73,14 @@ def _clean(x: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="sizes 500 and 2000, seed 0")
+    ap.add_argument("--quick", action="store_true", help="SUBJ, sizes 500 and 2000, seed 0")
     ap.add_argument("--datasets", nargs="+", choices=["subj", "mr"])
     ap.add_argument("--sizes", nargs="+", help="training sizes (integers or 'full')")
     ap.add_argument("--seeds", nargs="+", type=int)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--max-passes", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    ap.add_argument("--device", default="cpu", help="training device (cpu, cuda, cuda:N)")
     args = ap.parse_args(argv)
     plan = QUICK if args.quick else FULL
     datasets = args.datasets or plan["datasets"]
@@ -87,11 +90,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     mode = "quick" if args.quick else "full"
     print(f"EDA benchmark ({mode}): data sets {datasets}, training sizes {sizes}, seeds {seeds}, "
-          f"torch threads {torch.get_num_threads()}; early stopping: val accuracy every pass, patience "
+          f"device {args.device}, torch threads {torch.get_num_threads()}; early stopping: val accuracy every pass, patience "
           f"{args.patience}, at most {args.max_passes} passes, best weights restored", flush=True)
     t0 = time.perf_counter()
     comp = eda_comparison(datasets, sizes, seeds, patience=args.patience, max_passes=args.max_passes,
-                          log=lambda s: print(s, flush=True))
+                          config_changes={"device": args.device}, log=lambda s: print(s, flush=True))
     elapsed = time.perf_counter() - t0
     rows = comp.rows()
 
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "accuracy_with_mean", "accuracy_with_std", "gain_mean", "gain_std", "paper_gain", "alpha", "n_aug",
             "augmentations_per_s", "copy_oov_rate", "new_token_oov_rate", "passes_without", "passes_with"]
     out = {"benchmark": "augmentation", "mode": mode, "seeds": len(seeds), "threads": torch.get_num_threads(),
+           "device": args.device,
            "units": "accuracy as a fraction; gains in the same units (0.01 = 1 point)",
            "results": [{k: r[k] for k in keys} for r in rows],
            "data_fraction_matching_full": fractions,

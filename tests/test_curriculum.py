@@ -202,3 +202,48 @@ def test_flip_labels_rejects_bad_fraction():
     data, _ = tiny_data(n=20)
     with pytest.raises(ValueError, match="fraction"):
         cl.flip_labels(data, 1.5, 3)
+
+
+# ----------------------------------------------------------------------------- notebook functions
+
+
+def test_plot_pacing_redraws_the_chosen_curve():
+    fig = cl.plot_pacing("fixed_exponential", start=0.1, increase_amount=2.0, step_length=50, total_steps=400,
+                         compare=["linear", "fixed_exponential"])
+    assert [t.name for t in fig.data] == ["linear", "fixed_exponential"]
+    ys = list(fig.data[-1].y)
+    assert ys[0] == pytest.approx(0.1) and ys[-1] == 1.0
+    with pytest.raises(ValueError, match="unknown pacing"):
+        cl.plot_pacing("cubic")
+
+
+def test_histograms_and_examples_for_text_and_images():
+    data, vocab = _text_data()
+    s = cl.difficulty_scores(data, vocab, weights=(0.5, 0.5, 0.0), use_cache=False)
+    fig = cl.plot_difficulty_histograms(s)
+    assert len(fig.data) == 4
+
+    class Splits:
+        train = data
+        task = None
+
+    df = cl.hardest_and_easiest(Splits, s, k=1)
+    assert list(df["which"]) == ["easiest", "hardest"]
+    assert df["id"].iloc[1] == s.hardest(1)[0] and df["id"].iloc[0] == s.easiest(1)[0]
+    from workbench.config import TaskSpec
+
+    images = ExampleDataset(torch.rand(30, 1, 4, 4), torch.arange(30) % 3, torch.arange(30))
+
+    class ImageSplits:
+        train = images
+        task = TaskSpec(modality="vision", num_classes=3, input_shape=(1, 4, 4))
+
+    si = cl.difficulty_scores(images, use_cache=False)
+    fig = cl.hardest_and_easiest(ImageSplits, si, k=2)
+    assert len(fig.data) == 4
+
+
+def test_curriculum_panel_callback_on_digits_smoke():
+    table = cl.curriculum_panel_callback("digits", pacing="competence_sqrt", ramp_fraction=0.5, start=0.01,
+                                         smoke=True, epochs=1)
+    assert len(table) == 2  # baseline and curriculum rows

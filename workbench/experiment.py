@@ -83,6 +83,11 @@ class Variant:
         model_factory: overrides the experiment's model factory for this variant.
         claim: the speedup claimed for this technique elsewhere, printed beside the
             measured figure (for example ``"1.4x (curriculum, claimed)"``).
+        sampler: ``factory(splits, seed, config) -> (sampler, batch_sampler, techniques)``
+            for variants that change the data order (curricula, importance sampling):
+            either sampler may be None (the Trainer's seeded random sampler is used), and
+            ``techniques`` are added to the run (for example the one that moves a
+            sampler's difficulty range). Called fresh for every run.
     """
 
     name: str
@@ -90,6 +95,7 @@ class Variant:
     techniques: TechniqueFactory | None = None
     model_factory: ModelFactory | None = None
     claim: str = ""
+    sampler: Callable[[Any, int, TrainingConfig], tuple[Any, Any, Sequence[Technique]]] | None = None
 
 
 @dataclass
@@ -242,12 +248,17 @@ class Experiment:
         seed_everything(seed)
         model = self._factory(dataset, variant)(splits.task)
         techniques = list(variant.techniques(splits, seed)) if variant.techniques else []
+        sampler = batch_sampler = None
+        if variant.sampler is not None:
+            sampler, batch_sampler, extra = variant.sampler(splits, seed, config)
+            techniques += list(extra)
         self._live_rows = []
         hook = None
         if self.on_eval is not None:
             hook = _LiveHook(self, dataset, variant.name, seed)
             techniques.append(hook)
-        trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques)
+        trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques,
+                          sampler=sampler, batch_sampler=batch_sampler)
         if hook is not None:
             hook.tracker = trainer.tracker
         state = trainer.fit()

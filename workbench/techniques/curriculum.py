@@ -14,8 +14,8 @@ Pure parts (tested on their own):
 Loop adapters: :class:`CurriculumScheduling` (a :class:`~workbench.train.Technique` that
 feeds validation metrics to a scheduler and sets a
 :class:`~workbench.data.curriculum_samplers.DifficultySampler`'s range for the next
-epoch), and :class:`SamplerVariant` / :class:`CurriculumExperiment`, which let an
-:class:`~workbench.experiment.Experiment` variant train with its own sampler.
+epoch); a curriculum variant is a :class:`~workbench.experiment.Variant` whose ``sampler``
+factory builds the paced sampler (:func:`paced_sampler_factory`, :func:`curriculum_variants`).
 
 Papers: Bengio et al. (2009) curriculum learning; Hacohen & Weinshall (2019), "On the power
 of curriculum learning in training deep networks" (ICML), Sec. 2-3: scoring by a
@@ -39,9 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.experiment import Experiment, RunRecord, Variant, time_to_target
+from workbench.experiment import Experiment, Variant
 from workbench.train.events import Technique
-from workbench.train.trainer import Trainer, seed_everything
 
 __all__ = [
     "COMPONENTS",
@@ -63,7 +62,13 @@ __all__ = [
     "difficulty_scores",
     "exponential",
     "fixed_exponential",
+    "compare_curriculum",
+    "curriculum_panel_callback",
     "flip_labels",
+    "hardest_and_easiest",
+    "paced_sampler_factory",
+    "plot_difficulty_histograms",
+    "plot_pacing",
     "linear",
     "make_pacing",
     "pacing_curve",
@@ -679,62 +684,11 @@ class CurriculumScheduling(Technique):
         self.history = [list(h) for h in state["history"]]
 
 
-@dataclass
-class SamplerVariant(Variant):
-    """A :class:`~workbench.experiment.Variant` that trains with its own sampler.
-
-    ``sampler(splits, seed, config) -> (sampler, batch_sampler, techniques)`` (either of the
-    first two may be None) is called fresh for every run. Run it with
-    :class:`CurriculumExperiment`.
-    """
-
-    sampler: Callable[[Any, int, Any], tuple[Any, Any, Sequence[Technique]]] | None = None
-
-
-class CurriculumExperiment(Experiment):
-    """:class:`~workbench.experiment.Experiment` whose :meth:`run_one` passes a
-    :class:`SamplerVariant`'s sampler to the Trainer (the stock runner builds the Trainer
-    with its default random sampler). Everything else, time-to-target and ratios
-    included, is the stock runner's."""
-
-    def run_one(self, dataset: str, variant: Variant, seed: int) -> RunRecord:
-        from workbench.experiment import _LiveHook, _isnan
-
-        splits = self.data[dataset]
-        config = self._config(dataset, variant, seed)
-        if not self.progress:
-            config = config.replace(progress_bar=False)
-        seed_everything(seed)
-        model = self._factory(dataset, variant)(splits.task)
-        techniques = list(variant.techniques(splits, seed)) if variant.techniques else []
-        sampler = batch_sampler = None
-        make = getattr(variant, "sampler", None)
-        if make is not None:
-            sampler, batch_sampler, extra = make(splits, seed, config)
-            techniques += list(extra)
-        self._live_rows = []
-        hook = None
-        if self.on_eval is not None:
-            hook = _LiveHook(self, dataset, variant.name, seed)
-            techniques.append(hook)
-        trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques,
-                          sampler=sampler, batch_sampler=batch_sampler)
-        if hook is not None:
-            hook.tracker = trainer.tracker
-        state = trainer.fit()
-        test = trainer.evaluate(splits.test, prefix="test_") if self.evaluate_test else {}
-        rows = [dict(r) for r in state.history]
-        target = self.targets[dataset]
-        ttt, ett, stt = time_to_target(rows, target)
-        evals = [r for r in rows if not _isnan(r.get(target.metric, math.nan))]
-        rec = RunRecord(dataset=dataset, variant=variant.name, seed=seed, rows=rows, test_metrics=test,
-                        wall_time=state.wall_time, examples_seen=state.examples_seen,
-                        effective_steps=state.effective_step, stop_reason=state.stop_reason,
-                        counters=dict(state.counters), time_to_target_s=ttt, examples_to_target=ett,
-                        steps_to_target=stt,
-                        final_metric=float(evals[-1][target.metric]) if evals else math.nan)
-        self._live_rows = []
-        return rec
+#: Kept for readability at call sites: a curriculum variant is a plain
+#: :class:`~workbench.experiment.Variant` with a ``sampler`` factory, run by the stock
+#: :class:`~workbench.experiment.Experiment`.
+SamplerVariant = Variant
+CurriculumExperiment = Experiment
 
 
 def paced_sampler_factory(order: str, pacing_name: str, ramp_fraction: float = 0.5, start: float = 0.04,
@@ -795,3 +749,122 @@ def flip_labels(dataset: Any, fraction: float, num_classes: int, seed: int = 0):
     targets[pos] = (targets[pos] + shift) % num_classes
     new = ExampleDataset(dataset.inputs, targets, dataset.ids, texts=dataset.texts, name=dataset.name)
     return new, dataset.ids[pos].clone()
+
+
+# ============================================================================ notebook functions
+def plot_pacing(name: str = "fixed_exponential", start: float = 0.04, increase_amount: float = 1.9,
+                step_length: int = 100, total_steps: int = 1000, compare: Sequence[str] = ()):
+    """A plotly figure of the pacing ``name`` (fraction of the easiest data available against
+    mini-batch steps), with the functions in ``compare`` drawn thin for reference. The
+    curriculum notebook's slider callback.
+
+    Raises:
+        ValueError: as :func:`make_pacing`.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for other in compare:
+        if other == name:
+            continue
+        xs, ys = pacing_curve(make_pacing(other, total_steps, start, increase_amount, step_length), total_steps)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=other, line={"width": 1, "dash": "dot"}))
+    xs, ys = pacing_curve(make_pacing(name, total_steps, start, increase_amount, step_length), total_steps)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"width": 3}, line_shape="hv"))
+    fig.update_layout(title=f"pacing: {name} (start {start:g}, growth x{increase_amount:g}, step length "
+                            f"{step_length})", xaxis_title="training steps (mini-batches)",
+                      yaxis_title="fraction of the easiest data available", yaxis_range=[0, 1.05],
+                      template="plotly_white", height=380)
+    return fig
+
+
+def plot_difficulty_histograms(scores: DifficultyScores, bins: int = 40):
+    """Histograms of the raw difficulty components and of the combined score (one panel each)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    names = list(COMPONENTS) + ["total"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[
+        f"{n} (w={scores.weights[n]:g})" if n in scores.weights else "combined (z-scores)" for n in names])
+    for k, n in enumerate(names, start=1):
+        v = scores.total if n == "total" else scores.components[n]
+        fig.add_trace(go.Histogram(x=v.tolist(), nbinsx=bins, name=n, showlegend=False), row=1, col=k)
+    fig.update_layout(title="difficulty components (training split)", template="plotly_white", height=320)
+    return fig
+
+
+def hardest_and_easiest(splits: Any, scores: DifficultyScores, k: int = 5):
+    """The ``k`` easiest and ``k`` hardest training examples: for text a
+    ``pandas.DataFrame`` (rank, id, label, score, sentence); for images a plotly figure
+    (two rows of images, titled with id, label and score)."""
+    data = splits.train
+    ids = scores.easiest(k) + scores.hardest(k)
+    index = {int(i): j for j, i in enumerate(scores.ids.tolist())}
+    names = getattr(splits.task, "class_names", None)
+
+    def label(t: int) -> str:
+        return str(names[t]) if names else str(t)
+
+    if data.texts is not None:
+        import pandas as pd
+
+        rows = []
+        for r, i in enumerate(ids):
+            p = data.position_of(i)
+            rows.append({"which": "easiest" if r < k else "hardest", "id": i, "label": label(int(data.targets[p])),
+                         "difficulty": round(float(scores.total[index[i]]), 3), "sentence": data.texts[p]})
+        return pd.DataFrame(rows)
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    titles = [f"id {i}, y={label(int(data.targets[data.position_of(i)]))}, d={float(scores.total[index[i]]):.2f}"
+              for i in ids]
+    fig = make_subplots(rows=2, cols=k, subplot_titles=titles)
+    for r, i in enumerate(ids):
+        img = data.inputs[data.position_of(i)].reshape(-1, data.inputs.shape[-1])
+        fig.add_trace(go.Heatmap(z=img.flip(0).tolist(), colorscale="gray_r", showscale=False), row=1 + r // k,
+                      col=1 + r % k)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title="easiest (top) and hardest (bottom) training images", height=380,
+                      template="plotly_white", font={"size": 9})
+    return fig
+
+
+def compare_curriculum(dataset: str = "digits", pacing: str = "fixed_exponential", ramp_fraction: float = 0.5,
+                       start: float = 0.04, seeds: Sequence[int] = (0,), smoke: bool = False, splits: Any = None,
+                       orders: Sequence[str] = ("curriculum",), on_eval: Callable[[Experiment], Any] | None = None,
+                       progress: bool = False, epochs: int | None = None):
+    """Train the tuned baseline and the paced curriculum (and any controls in ``orders``)
+    on ``dataset``; returns the :class:`~workbench.experiment.ExperimentResult`.
+
+    Raises:
+        ValueError: unknown data set, pacing or order.
+    """
+    from workbench.recipes import baseline_recipe, load_splits, model_factory
+
+    if pacing not in PACING_FUNCTIONS:
+        raise ValueError(f"unknown pacing {pacing!r}; valid: {sorted(PACING_FUNCTIONS)}")
+    recipe = baseline_recipe(dataset, smoke=smoke, **({"epochs": epochs} if epochs else {}))
+    splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
+    variants = curriculum_variants(pacing, ramp_fraction, start, orders=orders)
+    exp = CurriculumExperiment({dataset: splits}, model_factory(recipe.model), recipe.config, variants,
+                               seeds=list(seeds), target=recipe.target, on_eval=on_eval, progress=progress,
+                               name=f"curriculum on {dataset}")
+    return exp.run()
+
+
+def curriculum_panel_callback(dataset: str = "digits", pacing: str = "fixed_exponential", ramp_fraction: float = 0.5,
+                              start: float = 0.04, smoke: bool = False, output: Any = None, seed: int = 0,
+                              epochs: int | None = None):
+    """The notebook's button: baseline vs curriculum with live validation-accuracy curves
+    (into ``output``); returns the results table (``pandas.DataFrame``)."""
+    from workbench import plots, ui
+    from workbench.recipes import baseline_recipe
+
+    target = baseline_recipe(dataset, smoke=smoke).target.value
+    live = ui.LivePlot.for_history(x="examples_seen", y="val_accuracy", target=target, output=output, every_s=1.0)
+    with live:
+        result = compare_curriculum(dataset, pacing, ramp_fraction, start, seeds=[seed], smoke=smoke,
+                                    on_eval=live.callback(), epochs=epochs)
+    return plots.results_table(result.summary)

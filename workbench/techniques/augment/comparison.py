@@ -207,7 +207,8 @@ class EDAComparison:
 def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence[int | str | None] = (500,),
                    seeds: Sequence[int] = (0,), eda: EDAConfig | None = None, *, smoke: bool = False,
                    patience: int = 3, max_passes: int = 30, rebuild_vocab: bool = True,
-                   splits: Any = None, on_eval: Callable[[Experiment], Any] | None = None,
+                   splits: Any = None, config_changes: dict[str, Any] | None = None,
+                   on_eval: Callable[[Experiment], Any] | None = None,
                    progress: bool = True, log: Callable[[str], Any] | None = None) -> EDAComparison:
     """Train without and with EDA on training subsets (see the module docstring).
 
@@ -223,6 +224,8 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
         patience, max_passes: early stopping (see :func:`comparison_config`).
         rebuild_vocab: rebuild the vocabulary on each subset (:func:`subsample_train`).
         splits: preloaded :class:`DataSplits` (one data set) or dict name -> splits.
+        config_changes: ``TrainingConfig`` changes applied to the baseline recipe of both
+            arms (for example ``{"device": "cuda"}``).
         on_eval: called with the experiment after every validation pass (live plots).
         progress: a progress line per run through ``log``.
         log: where progress lines go (default ``print``).
@@ -250,7 +253,8 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
     for d in names:
         given = splits.get(d) if isinstance(splits, dict) else (splits if splits is not None and len(names) == 1 else None)
         loaded[d] = given if given is not None else load_splits(d, smoke=smoke)
-    recipes = {d: baseline_recipe(d, smoke=smoke, progress_bar=False) for d in names}
+    recipes = {d: baseline_recipe(d, smoke=smoke, **({"progress_bar": False} | dict(config_changes or {})))
+               for d in names}
     data, configs, targets, factories, sizes, plans = {}, {}, {}, {}, {}, {}
     for d in names:
         n_full = len(loaded[d].train)
