@@ -33,10 +33,11 @@ per data set; the recipe in ``workbench/recipes.py`` is updated by hand from it.
     python benchmarks/schedules.py [--quick] [--datasets digits subj] [--seeds N]
                                    [--threads N] [--out results.json]
 
-Full mode: seeds 0, 1, 2 and the recipes' epoch budgets (digits 20, SUBJ 6): about an
-hour on one core, mostly SUBJ. ``--quick`` (about ten minutes here): digits on seeds 0, 1
-with 8 epochs, SUBJ on seed 0 with 2 epochs; its figures are indicative only (fewer
-seeds, shortened runs, so every schedule spans the shorter run). One torch thread by
+Full mode: seeds 0, 1, 2 and the recipes' epoch budgets (digits 20, SUBJ 6): over an
+hour on one free core, mostly SUBJ (about 30 s per epoch). ``--quick`` (about 15 minutes
+on one free core): digits on seeds 0, 1 with 8 epochs, SUBJ on seed 0 with 3 epochs; its
+figures are indicative only (fewer seeds, shortened runs, so every schedule spans the
+shorter run; a spread is printed only with two seeds or more). One torch thread by
 default, as in ``benchmarks/baselines.py``.
 
 The last line of stdout is one JSON object: ``{"benchmark": "schedules", "seeds": N,
@@ -73,18 +74,18 @@ from workbench.techniques.optimization import (  # noqa: E402
 )
 
 #: quick mode: seeds and epoch budget per data set
-QUICK = {"digits": {"seeds": [0, 1], "epochs": 8}, "subj": {"seeds": [0], "epochs": 2}}
+QUICK = {"digits": {"seeds": [0, 1], "epochs": 8}, "subj": {"seeds": [0], "epochs": 3}}
 
 
 def _nan(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def _fmt(mean: Any, std: Any, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
+def _fmt(mean: Any, std: Any, fmt: str = "{:.1f}", scale: float = 1.0, seeds: int = 2) -> str:
     if _nan(mean):
         return "not reached"
     s = fmt.format(float(mean) * scale)
-    return s + ("" if _nan(std) else " +- " + fmt.format(float(std) * scale))
+    return s + ("" if _nan(std) or seeds < 2 else " +- " + fmt.format(float(std) * scale))
 
 
 def rows_from(summary) -> list[dict[str, Any]]:
@@ -114,13 +115,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{'test acc (%)':>15} {'train s':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
+        n = r["seeds"]
         ratio = "-" if _nan(r["time_to_target_ratio"]) else f"{r['time_to_target_ratio']:.2f}"
         lines.append(
             f"{r['dataset']:<8} {r['schedule']:<14} {r['reached']:>3}/{r['seeds']:<3} "
-            f"{_fmt(r['time_to_target_s_mean'], r['time_to_target_s_std']):>20} "
-            f"{_fmt(r['examples_to_target_mean'], r['examples_to_target_std'], '{:,.0f}'):>22} "
-            f"{ratio:>10} {_fmt(r['final_accuracy_mean'], r['final_accuracy_std'], '{:.2f}', 100):>18} "
-            f"{_fmt(r['test_accuracy_mean'], r['test_accuracy_std'], '{:.2f}', 100):>15} "
+            f"{_fmt(r['time_to_target_s_mean'], r['time_to_target_s_std'], seeds=n):>20} "
+            f"{_fmt(r['examples_to_target_mean'], r['examples_to_target_std'], '{:,.0f}', seeds=n):>22} "
+            f"{ratio:>10} {_fmt(r['final_accuracy_mean'], r['final_accuracy_std'], '{:.2f}', 100, n):>18} "
+            f"{_fmt(r['test_accuracy_mean'], r['test_accuracy_std'], '{:.2f}', 100, n):>15} "
             f"{r['wall_time_s_mean']:>7.1f}")
     return "\n".join(lines)
 
