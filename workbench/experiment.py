@@ -141,8 +141,10 @@ class Experiment:
         model_factory: ``factory(task) -> nn.Module``, or a dict data-set name -> factory.
         base_config: the tuned baseline's :class:`TrainingConfig`, or a dict per data set.
         variants: the recipes; the first is the baseline unless ``baseline`` names one.
-        seeds: seeds for every variant (runs are ordered seed-major, so variants are
-            interleaved in time and drift affects them alike).
+        seeds: seeds for every variant. Runs are ordered seed-major, so variants are
+            interleaved in time and drift affects them alike, and the order of the variants
+            rotates from one seed to the next (baseline first for the first seed), so no
+            variant always pays the warm-up cost of running first.
         target: :class:`Target`, or a dict per data set; fixed before the runs.
         evaluate_test: also measure the final model on the test split.
         on_eval: ``callback(experiment)`` after every validation pass (live plots); the
@@ -229,7 +231,10 @@ class Experiment:
         from tqdm.auto import tqdm
 
         order = sorted(self.variants, key=lambda v: v.name != self.baseline)
-        plan = [(d, s, v) for d in self.data for s in self.seeds for v in order]
+        # seed-major, and the variant order rotates with the seed: no variant always runs
+        # first (first runs in a process pay warm-up costs that would bias time-to-target)
+        plan = [(d, s, v) for d in self.data for i, s in enumerate(self.seeds)
+                for v in order[i % len(order):] + order[:i % len(order)]]
         self.records = []  # a second run() starts afresh instead of doubling the records
         bar = tqdm(plan, desc="runs", disable=not self.progress)
         for dataset, seed, variant in bar:
