@@ -4,8 +4,11 @@ The **scores** are pure functions of tensors: predicted class probabilities ``pr
 (float ``[N, C]``, rows summing to 1), Monte Carlo dropout samples ``samples`` (float
 ``[T, N, C]``: ``T`` stochastic forward passes), or feature vectors (k-center greedy).
 Every score follows one convention: **higher means more worth labelling**, and
-:func:`select_top_k` takes the ``k`` highest (ties go to the lower position, so a pool
-kept in id order breaks ties by the smaller example id).
+:func:`select_top_k` takes the ``k`` highest. Ties are broken uniformly at random with the
+caller's private generator (the loop always passes its own); without one, by the lower
+position. Random tie-breaking matters: variation ratios take few distinct values (``T + 1``
+at most), and data sets stored in class order (SUBJ's ids are: all objective sentences,
+then all subjective ones) would otherwise turn "lowest id first" into "one class first".
 
 =====================  ====================================  ================================
 strategy               score                                 paper
@@ -288,13 +291,17 @@ def k_center_greedy(pool: torch.Tensor, centers: torch.Tensor, k: int) -> tuple[
     return torch.tensor(picked, dtype=torch.long), torch.tensor(dists, dtype=torch.float64)
 
 
-def select_top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Positions of the ``k`` highest scores, highest first; ties go to the lower position
-    (a stable sort), so the choice is deterministic.
+def select_top_k(scores: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Positions of the ``k`` highest scores, highest first.
+
+    Ties: with ``generator``, broken uniformly at random (a random permutation, then a
+    stable sort); without, the lower position comes first. Either way the result is a
+    deterministic function of the scores and the generator's state.
 
     Args:
         scores: float ``[N]`` (no NaN).
         k: ``0 <= k <= N``.
+        generator: private ``torch.Generator`` for random tie-breaking, or None.
 
     Returns:
         long ``[k]``.
@@ -309,8 +316,11 @@ def select_top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f"k must be an integer in [0, {n}] (the pool size); got {k!r}")
     if bool(torch.isnan(scores).any()):
         raise ValueError("scores contain NaN; an acquisition score must be defined for every pool example")
-    order = torch.sort(scores, descending=True, stable=True).indices
-    return order[:k]
+    if generator is None:
+        return torch.sort(scores, descending=True, stable=True).indices[:k]
+    perm = torch.randperm(n, generator=generator)
+    order = torch.sort(scores[perm], descending=True, stable=True).indices
+    return perm[order][:k]
 
 
 # ------------------------------------------------------------------------ pool scoring
@@ -477,7 +487,8 @@ def acquire(strategy: str, model: nn.Module, pool: Dataset, k: int, collate_fn: 
         collate_fn: the task's collator (``task.collator()``).
         labeled: the labelled set; ``coreset`` needs it (its features are the initial
             centers).
-        generator: private RNG for ``random`` (default: a fresh one seeded 0).
+        generator: private RNG for ``random`` scores and for breaking ties between equal
+            scores (default: a fresh one seeded 0 for ``random``; ties to the lower position).
         mc_samples: ``T``, MC dropout passes for ``bald`` / ``variation_ratios``.
         mc_seed: seed of the MC dropout masks.
         batch_size: examples per forward pass when scoring; ``mc_batch_size``: rows
@@ -504,15 +515,17 @@ def acquire(strategy: str, model: nn.Module, pool: Dataset, k: int, collate_fn: 
         pos, scores = k_center_greedy(feats, centers, k)
         return Acquisition(ids[pos], scores, time.perf_counter() - t0, strategy)
     if strategy == "random":
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
         ids = _pool_ids(pool)
-        scores = random_scores(n, generator if generator is not None else torch.Generator().manual_seed(0))
+        scores = random_scores(n, generator)
     elif strategy in MC_STRATEGIES:
         ids, samples = mc_dropout_probs(model, pool, collate_fn, mc_samples, mc_seed, mc_batch_size)
         scores = bald(samples) if strategy == "bald" else variation_ratios(samples)
     else:
         ids, probs = predict_probs(model, pool, collate_fn, batch_size)
         scores = {"least_confidence": least_confidence, "margin": margin, "entropy": entropy}[strategy](probs)
-    pos = select_top_k(scores, k)
+    pos = select_top_k(scores, k, generator=generator)
     return Acquisition(ids[pos], scores[pos].to(torch.float64), time.perf_counter() - t0, strategy)
 
 

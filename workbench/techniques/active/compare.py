@@ -90,27 +90,28 @@ ACTIVE_RECIPES: dict[str, dict[str, Any]] = {
         "data": {"fractions": (0.6, 0.1, 0.3)},
         "model": "mlp", "model_kwargs": {"hidden": (256, 128), "dropout": 0.25},
         "train": {"optimizer": "adam", "lr": 3e-3, "batch_size": 32, "max_steps": 150},
-        "loop": {"initial_size": 20, "acquisition_size": 10, "label_budget": 300, "rounds": None},
+        "loop": {"initial_size": 20, "acquisition_size": 10, "label_budget": 400, "rounds": None},
         "target": Target("test_accuracy", 0.95),
-        "smoke": {"train": {"max_steps": 40}, "loop": {"label_budget": 60}},
+        "smoke": {"train": {"max_steps": 25}, "loop": {"label_budget": 50, "mc_samples": 10}},
         "notes": ("split 60/10/30 (pool 1,078, test 539: the default 10% test split, 180 images, "
                   "moves in 0.56-point steps); MLP 64-256-128-10 with dropout 0.25 (MC dropout for "
                   "BALD), trained from scratch every round for 150 Adam steps (lr 3e-3, batch 32); "
                   "Gal et al. (2017) schedule: 20 initial labels (2 per class), 10 per round, here "
-                  "up to 300 labels; target 95% test accuracy"),
+                  "up to 400 labels; target 95% test accuracy"),
     },
     "subj": {
         "data": {"min_freq": 2},
         "model": "boe", "model_kwargs": {"embed_dim": 32, "dropout": 0.5},
         "train": {"optimizer": "adam", "lr": 1e-2, "batch_size": 32, "max_steps": 100},
         "loop": {"initial_size": 100, "acquisition_size": 50, "label_budget": 1000, "rounds": None},
-        "target": Target("test_accuracy", 0.85),
-        "smoke": {"train": {"max_steps": 40}, "loop": {"initial_size": 40, "acquisition_size": 20,
-                                                       "label_budget": 80}},
+        "target": Target("test_accuracy", 0.80),
+        "smoke": {"train": {"max_steps": 25}, "loop": {"initial_size": 40, "acquisition_size": 20,
+                                                       "label_budget": 80, "mc_samples": 10}},
         "notes": ("default split (test 1,000), vocabulary of words seen twice in training; bag of "
                   "embeddings (32-d, dropout 0.5), trained from scratch every round for 100 Adam "
                   "steps (lr 1e-2, batch 32); 100 initial labels, 50 per round, up to 1,000 labels; "
-                  "target 85% test accuracy"),
+                  "target 80% test accuracy (what random first reached at about a third of the "
+                  "budget in a pilot on seed 100)"),
     },
 }
 

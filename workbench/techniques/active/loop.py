@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -532,7 +532,3 @@ class ActiveLearner:
         ckpt.restore_rng_state(data["rng"])
         return self
 
-
-def labeled_dataset(learner: ActiveLearner, ids: Sequence[int] | None = None):
-    """The training examples with ``ids`` (default: the labelled set) as an ExampleDataset."""
-    return learner.splits.train.subset_by_ids(list(ids) if ids is not None else learner.labeled_ids)
