@@ -14,8 +14,8 @@ Two stages per data set, on the default split (``load_dataset(name, seed=0)``, 8
    data set   model      learning rate               batch     cap      patience  search seeds
    =========  =========  ==========================  ========  =======  ========  ============
    digits     cnn        1e-3, 3e-3                  32, 64    30 ep.   6         0 .. 4
-   subj       kim_cnn    5e-4, 1e-3, 2e-3            50        12 ep.   3         0
-   mr         kim_cnn    5e-4, 1e-3, 2e-3            50        12 ep.   3         0
+   subj       kim_cnn    5e-4, 1e-3, 2e-3            50        8 ep.    3         0
+   mr         kim_cnn    5e-4, 1e-3, 2e-3            50        8 ep.    3         0
    pros_cons  kim_cnn    1e-3, 2e-3                  64        4 ep.    1         0
    =========  =========  ==========================  ========  =======  ========  ============
 
@@ -74,9 +74,9 @@ THRESHOLDS = {"digits": 0.97, "subj": 0.88, "mr": 0.73, "pros_cons": None}
 SEARCH: dict[str, dict[str, Any]] = {
     "digits": {"grid": {"lr": [1e-3, 3e-3], "batch_size": [32, 64]}, "max_epochs": 30,
                "patience": 6, "seeds": (0, 1, 2, 3, 4)},
-    "subj": {"grid": {"lr": [5e-4, 1e-3, 2e-3], "batch_size": [50]}, "max_epochs": 12,
+    "subj": {"grid": {"lr": [5e-4, 1e-3, 2e-3], "batch_size": [50]}, "max_epochs": 8,
              "patience": 3, "seeds": (0,)},
-    "mr": {"grid": {"lr": [5e-4, 1e-3, 2e-3], "batch_size": [50]}, "max_epochs": 12,
+    "mr": {"grid": {"lr": [5e-4, 1e-3, 2e-3], "batch_size": [50]}, "max_epochs": 8,
            "patience": 3, "seeds": (0,)},
     "pros_cons": {"grid": {"lr": [1e-3, 2e-3], "batch_size": [64]}, "max_epochs": 4,
                   "patience": 1, "seeds": (0,)},

@@ -160,6 +160,24 @@ def test_kim_cnn_variants_and_max_norm():
     assert KimCNN(200, 3).apply_max_norm() == 0  # off by default
 
 
+def test_kim_cnn_rand_embedding_init_range():
+    torch.manual_seed(0)
+    w = KimCNN(2000, 2, embed_dim=64).embedding.weight.detach()  # Kim: U[-0.25, 0.25]
+    assert float(w[1:].abs().max()) <= 0.25 and float(w[1:].abs().max()) > 0.24
+    assert float(w[1:].std()) == pytest.approx(0.5 / 12 ** 0.5, rel=0.02)
+    assert torch.count_nonzero(w[0]) == 0  # padding row stays zero
+    w = KimCNN(2000, 2, embed_dim=64, pad_id=3, init_range=0.1).embedding.weight.detach()
+    assert float(w.abs().max()) <= 0.1 and torch.count_nonzero(w[3]) == 0
+    w = KimCNN(2000, 2, embed_dim=64, init_range=None).embedding.weight.detach()
+    assert float(w[1:].std()) == pytest.approx(1.0, rel=0.02)  # PyTorch's N(0, 1)
+    table = torch.randn(50, 8)
+    m = KimCNN(50, 2, embed_dim=8, pretrained_embeddings=table)  # a given table is kept
+    torch.testing.assert_close(m.embedding.weight[1:], table[1:])
+    for bad in (0, -0.1, True, "0.25", float("inf")):
+        with pytest.raises(ValueError, match="init_range"):
+            KimCNN(50, 2, init_range=bad)
+
+
 # ----------------------------------------------------------------- build_model
 
 

@@ -43,27 +43,28 @@ class Recipe:
 _BASELINES: dict[str, dict[str, Any]] = {
     "digits": {
         "model": "cnn",
-        "config": {"optimizer": "adam", "lr": 3e-3, "batch_size": 32, "epochs": 20, "weight_decay": 0.0},
-        "target": 0.97,
-        "notes": "DigitsCNN, Adam 3e-3, batch 32, 20 epochs",
+        "config": {"optimizer": "adam", "lr": 3e-3, "batch_size": 64, "epochs": 10, "weight_decay": 0.0,
+                   "restore_best": True},
+        "target": 0.985,
+        "notes": "DigitsCNN, Adam 3e-3, batch 64, 10 epochs, best weights restored; chosen by validation accuracy over lr {1e-3, 3e-3} x batch {32, 64} (benchmarks/baselines.py); target 0.985 = reached by every seed, by epoch 2-4",
     },
     "subj": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 6},
-        "target": 0.88,
-        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 50, 6 epochs",
+        "config": {"optimizer": "adam", "lr": 2e-3, "batch_size": 50, "epochs": 6, "restore_best": True},
+        "target": 0.90,
+        "notes": "Kim (2014) CNN-rand (U[-0.25, 0.25] embeddings), Adam 2e-3, batch 50, 6 epochs, best weights restored; chosen by validation accuracy; target 0.90 = reached by every seed by epoch 1-2",
     },
     "mr": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 6},
-        "target": 0.73,
-        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 50, 6 epochs",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 5, "restore_best": True},
+        "target": 0.75,
+        "notes": "Kim (2014) CNN-rand (U[-0.25, 0.25] embeddings), Adam 1e-3, batch 50, 5 epochs, best weights restored; chosen by validation accuracy; target 0.75 = reached by every seed at epoch 2",
     },
     "pros_cons": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 3},
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 3, "restore_best": True},
         "target": 0.90,
-        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 64, 3 epochs",
+        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 64, 3 epochs, best weights restored (not yet measured over 3 seeds)",
     },
 }
 
