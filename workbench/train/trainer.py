@@ -304,9 +304,6 @@ class Trainer:
             self._fire(Event.EPOCH_START)
         bar = _progress(loader, cfg.progress_bar, desc=f"epoch {st.epoch + 1}/{cfg.epochs}",
                         total=max(0, n_batches - st.batch_in_epoch))
-        # train mode is set once per epoch (not per step: module.train() walks every
-        # submodule); evaluation restores it (see evaluate / predict)
-        self.model.train()
         self._clock_start()
         try:
             for batch in bar:
@@ -365,6 +362,7 @@ class Trainer:
     def _forward_backward(self, batch: dict[str, Any], bsz: int) -> bool:
         """Forward, per-example loss, backward; False when the loss was non-finite."""
         cfg, st = self.config, self.state
+        self.model.train()
         with self._autocast():
             outputs = self._forward_model(batch["inputs"])
         st.outputs = outputs
@@ -379,7 +377,7 @@ class Trainer:
         if not bool(torch.isfinite(loss)):
             self._nonfinite(batch, pel)
             return False
-        st.loss = loss / cfg.grad_accum_steps if cfg.grad_accum_steps > 1 else loss
+        st.loss = loss / cfg.grad_accum_steps
         self._fire(Event.BEFORE_BACKWARD)
         # running training statistics, kept as tensors (no sync per step)
         with torch.no_grad():
@@ -520,7 +518,6 @@ class Trainer:
         Returns:
             ``(ids, outputs)``: long ``[N]`` and float ``[N, C]`` (on CPU).
         """
-        was_training = self.model.training
         self.model.eval()
         loader = self._eval_loader(data, batch_size)
         ids, outs = [], []
@@ -530,7 +527,6 @@ class Trainer:
                 out = self.model(batch["inputs"])
             ids.append(batch["ids"].cpu())
             outs.append(out.float().cpu())
-        self.model.train(was_training)
         return torch.cat(ids), torch.cat(outs)
 
     @torch.inference_mode()
@@ -539,7 +535,6 @@ class Trainer:
 
         Returns ``{prefix + "loss": float, prefix + "accuracy": float}`` (accuracy in [0, 1]).
         """
-        was_training = self.model.training
         self.model.eval()
         loader = self._eval_loader(data)
         total, loss_sum, correct, classify = 0, 0.0, 0, False
@@ -553,7 +548,6 @@ class Trainer:
                 classify = True
                 correct += int((out.argmax(dim=1) == t).sum())
             total += int(t.shape[0])
-        self.model.train(was_training)
         metrics = {prefix + "loss": loss_sum / max(total, 1)}
         if classify:
             metrics[prefix + "accuracy"] = correct / max(total, 1)
