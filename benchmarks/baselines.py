@@ -83,13 +83,19 @@ SEARCH: dict[str, dict[str, Any]] = {
 }
 
 
-def _val_curve(rows: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    """``[(epoch, val_accuracy)]`` from a run's metric rows (one per evaluation)."""
-    out = []
+def _val_curve(rows: list[dict[str, Any]], n_train: int) -> list[tuple[float, float, int]]:
+    """``[(epoch, val_accuracy, effective_step)]``, one per evaluation, from a run's metric
+    rows; ``epoch`` is fractional (examples seen / training examples) when the recipe also
+    evaluates within epochs."""
+    out: list[tuple[float, float, int]] = []
     for r in rows:
         v = r.get("val_accuracy", math.nan)
-        if v is not None and not (isinstance(v, float) and math.isnan(v)):
-            out.append((int(r["epoch"]), float(v)))
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        step = int(r["effective_step"])
+        if out and out[-1][2] == step:  # an epoch end that is also a step evaluation
+            continue
+        out.append((round(int(r["examples_seen"]) / n_train, 2), float(v), step))
     return out
 
 
@@ -102,16 +108,16 @@ def train(dataset: str, splits: Any, seed: int, changes: dict[str, Any],
                      [Variant("baseline")], seeds=[seed], target=tgt, progress=False,
                      name=f"baseline {dataset}")
     rec = exp.run_one(dataset, exp.variants[0], seed)
-    curve = _val_curve(rec.rows)
-    best_epoch, best_val = max(curve, key=lambda ev: (ev[1], -ev[0])) if curve else (0, math.nan)
-    peak_step = next((int(r["effective_step"]) for r in rec.rows if int(r["epoch"]) == best_epoch
-                      and not math.isnan(r.get("val_accuracy", math.nan))), 0)
-    reach = [e for e, v in curve if tgt.reached(v)]
+    curve = _val_curve(rec.rows, len(splits.train))
+    # the first evaluation with the best value: the one restore_best keeps
+    best_epoch, best_val, peak_step = max(curve, key=lambda c: (c[1], -c[2])) if curve else (0, math.nan, 0)
+    reach = [e for e, v, _ in curve if tgt.reached(v)]
     return {"seed": seed, "test_accuracy": rec.test_metrics.get("test_accuracy", math.nan),
             "best_val_accuracy": best_val, "peak_epoch": best_epoch, "peak_step": peak_step,
-            "epochs": curve[-1][0] if curve else 0, "wall_time_s": rec.wall_time,
+            "epochs": round(rec.examples_seen / len(splits.train), 2), "wall_time_s": rec.wall_time,
             "target_epoch": reach[0] if reach else None, "time_to_target_s": rec.time_to_target_s,
-            "stop_reason": rec.stop_reason, "val_curve": [round(v, 4) for _, v in curve]}
+            "stop_reason": rec.stop_reason, "val_curve": [round(v, 4) for _, v, _ in curve],
+            "eval_epochs": [e for e, _, _ in curve]}
 
 
 def _mean_std(xs: list[float]) -> tuple[float, float]:
@@ -198,7 +204,7 @@ def measure(dataset: str, splits: Any, seeds: list[int]) -> dict[str, Any]:
 def table(results: list[dict[str, Any]]) -> str:
     head = (f"{'data set':<10} {'model':<8} {'lr':>7} {'batch':>5} {'epochs':>6} "
             f"{'test acc (mean +- std)':>23} {'best val':>8} {'peak ep.':>9} {'target':>6} "
-            f"{'reached':>7} {'wall s':>7} {'threshold':>9}")
+            f"{'reached':>7} {'wall s':>7} {'s/epoch':>7} {'threshold':>9}")
     lines = [head, "-" * len(head)]
     for r in results:
         c = r["config"]
@@ -206,8 +212,9 @@ def table(results: list[dict[str, Any]]) -> str:
         acc = f"{100 * r['test_accuracy_mean']:.2f} +- {100 * r['test_accuracy_std']:.2f}"
         lines.append(f"{r['dataset']:<10} {r['model']:<8} {c['lr']:>7g} {c['batch_size']:>5} "
                      f"{r['epochs_mean']:>6.1f} {acc:>23} {100 * r['best_val_accuracy_mean']:>8.2f} "
-                     f"{','.join(map(str, r['peak_epochs'])):>9} {r['target']:>6.3f} "
-                     f"{r['target_reached']:>4}/{len(r['peak_epochs'])} {r['wall_time_s_mean']:>7.1f} {thr:>9}")
+                     f"{','.join(f'{e:g}' for e in r['peak_epochs']):>9} {r['target']:>6.3f} "
+                     f"{r['target_reached']:>4}/{len(r['peak_epochs'])} {r['wall_time_s_mean']:>7.1f} "
+                     f"{r['wall_time_s_mean'] / r['epochs_mean']:>7.1f} {thr:>9}")
     return "\n".join(lines)
 
 

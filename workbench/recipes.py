@@ -45,26 +45,45 @@ _BASELINES: dict[str, dict[str, Any]] = {
         "model": "cnn",
         "config": {"optimizer": "adam", "lr": 3e-3, "batch_size": 64, "epochs": 10, "weight_decay": 0.0,
                    "restore_best": True},
-        "target": 0.985,
-        "notes": "DigitsCNN, Adam 3e-3, batch 64, 10 epochs, best weights restored; chosen by validation accuracy over lr {1e-3, 3e-3} x batch {32, 64} (benchmarks/baselines.py); target 0.985 = reached by every seed, by epoch 2-4",
+        "target": 0.98,
+        "notes": ("DigitsCNN, Adam 3e-3, batch 64, constant lr (search: lr {1e-3, 3e-3} x batch {32, 64}, "
+                  "5 seeds, by validation accuracy; ties to fewer steps). 10 epochs: validation accuracy "
+                  "plateaus from epoch 2 and peaked at epochs 8-9; restore_best keeps the best-validation "
+                  "model. Target = mean best validation accuracy over 3 seeds (0.994) - 0.01, rounded "
+                  "down to 0.005; reached at epoch 2-4 by every seed. Test 99.4 +- 0.6%."),
     },
     "subj": {
         "model": "kim_cnn",
         "config": {"optimizer": "adam", "lr": 2e-3, "batch_size": 50, "epochs": 6, "restore_best": True},
-        "target": 0.90,
-        "notes": "Kim (2014) CNN-rand (U[-0.25, 0.25] embeddings), Adam 2e-3, batch 50, 6 epochs, best weights restored; chosen by validation accuracy; target 0.90 = reached by every seed by epoch 1-2",
+        "target": 0.91,
+        "notes": ("Kim (2014) CNN-rand (embed 128, U[-0.25, 0.25] init), Adam 2e-3, batch 50, constant lr "
+                  "(search: lr {5e-4, 1e-3, 2e-3}, by validation accuracy). 6 epochs: validation accuracy "
+                  "peaked at epochs 3-5 (3 seeds), + 1; restore_best keeps the best-validation model. "
+                  "Target = mean best validation accuracy (0.920) - 0.01, rounded down to 0.005; reached "
+                  "at epoch 2 by every seed. Test 92.4 +- 0.4% (Kim: 89.6)."),
     },
     "mr": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 5, "restore_best": True},
-        "target": 0.75,
-        "notes": "Kim (2014) CNN-rand (U[-0.25, 0.25] embeddings), Adam 1e-3, batch 50, 5 epochs, best weights restored; chosen by validation accuracy; target 0.75 = reached by every seed at epoch 2",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 4, "restore_best": True},
+        "target": 0.755,
+        "notes": ("Kim (2014) CNN-rand (embed 128, U[-0.25, 0.25] init), Adam 1e-3, batch 50, constant lr "
+                  "(search: lr {5e-4, 1e-3, 2e-3}, by validation accuracy). 4 epochs: validation accuracy "
+                  "peaked at epochs 2-3 (3 seeds) and then falls (overfitting), + 1; restore_best keeps "
+                  "the best-validation model. Target = mean best validation accuracy (0.765) - 0.01, "
+                  "rounded down to 0.005; reached at epoch 2 by every seed. Test 74.5 +- 0.2% (Kim: 76.1)."),
     },
     "pros_cons": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 3, "restore_best": True},
-        "target": 0.90,
-        "notes": "Kim (2014) CNN-rand, Adam 1e-3, batch 64, 3 epochs, best weights restored (not yet measured over 3 seeds)",
+        "config": {"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 3, "restore_best": True,
+                   "eval_every_steps": 100},
+        "target": 0.935,
+        "notes": ("Kim (2014) CNN-rand (embed 128, U[-0.25, 0.25] init), Adam 2e-3, batch 64, constant lr "
+                  "(search: lr {1e-3, 2e-3}, by validation accuracy). 36.7k training sentences: validated "
+                  "every 100 steps (574 per epoch) as well as every epoch, so time-to-target resolves "
+                  "within the first epoch. 3 epochs: validation accuracy peaked at epochs 1-2 (3 seeds, "
+                  "2-epoch run), + 1; it is on a plateau (within 0.3 points) from epoch 1. restore_best "
+                  "keeps the best-validation model. Target = mean best validation accuracy (0.949) - "
+                  "0.01, rounded down to 0.005; reached at 0.5-0.7 epochs by every seed. Test 94.3 +- 0.1%."),
     },
 }
 
