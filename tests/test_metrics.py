@@ -90,3 +90,37 @@ def test_tensorboard_logs_at_accumulation_boundaries(tmp_path):
     acc.Reload()
     steps = [e.step for e in acc.Scalars("train_loss")]
     assert steps == list(range(1, 251))
+
+
+def test_tracker_keeps_files_open_between_rows_and_releases_them(tmp_path):
+    tr = MetricsTracker(tmp_path)
+    for es in (1, 2, 3):
+        tr.log({"effective_step": es, "train_loss": 1.0 / es})
+    tr.log({"effective_step": 4, "examples_skipped": 2})  # a new column: CSV rewritten
+    tr.flush()
+    assert set(tr._files) == {"metrics.jsonl"}  # the CSV handle was closed for the rewrite
+    tr.log({"effective_step": 5, "train_loss": 0.1})
+    tr.flush()
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["effective_step"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[-1]["examples_skipped"] == "" and rows[3]["examples_skipped"] == "2"
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 5
+    tr.release_files()
+    assert tr._files == {}
+    # a file removed behind the tracker's back is recreated with its header
+    (tmp_path / "metrics.csv").unlink()
+    tr.log({"effective_step": 6, "train_loss": 0.05})
+    tr.flush()
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 and rows[-1]["effective_step"] == "6"
+
+
+def test_trainer_releases_metric_files_after_fit(tmp_path):
+    data, task = tiny_data(n=32)
+    tr = Trainer(tiny_model(), TrainingConfig(batch_size=8, epochs=1, progress_bar=False, log_every_steps=1,
+                                              metrics_dir=str(tmp_path)), data, task=task)
+    tr.fit()
+    assert tr.tracker._files == {}
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 4

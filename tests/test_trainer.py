@@ -332,3 +332,129 @@ def test_bad_data_is_rejected_before_training():
     # a model with the wrong number of outputs
     with pytest.raises(ValueError, match=r"logits of shape \[B, 4\]"):
         Trainer(tiny_model(), cfg(), data, task=TaskSpec(modality="tabular", num_classes=4, input_shape=(6,)))
+
+
+class _RecordBatches(Technique):
+    """Records each micro-batch's per-example losses and predictions (as the Trainer saw them)."""
+
+    name = "record_batches"
+
+    def __init__(self):
+        self.rows = []  # (the optimizer step it feeds, sum of losses, correct, batch size)
+
+    def on_batch_start(self, state):
+        self._feeds = state.effective_step + 1
+
+    def on_after_forward(self, state):
+        pel, out, t = state.per_example_loss.detach(), state.outputs.detach(), state.batch["targets"]
+        self._pending = (float(pel.sum()), int((out.argmax(1) == t).sum()), int(t.shape[0]))
+
+    def on_batch_end(self, state):
+        self.rows.append((self._feeds, *self._pending))
+
+
+@pytest.mark.parametrize("accum", [1, 3])
+def test_logged_train_loss_and_accuracy_are_the_means_over_the_logged_window(accum):
+    """Each row's train_loss / train_accuracy is the mean per-example loss / accuracy over
+    exactly the micro-batches since the previous row (recomputed here from the batches)."""
+    data, task = tiny_data(n=100)
+    rec = _RecordBatches()
+    cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False,
+                         grad_accum_steps=accum, log_every_steps=2)
+    s = Trainer(tiny_model(), cfg, data, task=task, techniques=[rec]).fit()
+    prev = 0
+    assert len(s.history) >= 3
+    for row in s.history:
+        window = [r for r in rec.rows if prev < r[0] <= row["effective_step"]]
+        n = sum(r[3] for r in window)
+        assert row["train_loss"] == pytest.approx(sum(r[1] for r in window) / n, rel=1e-5)
+        assert row["train_accuracy"] == pytest.approx(sum(r[2] for r in window) / n, abs=1e-12)
+        prev = row["effective_step"]
+
+
+def test_weighted_loss_logs_the_unweighted_mean_training_loss():
+    data, task = tiny_data(n=64)
+    rec = _RecordBatches()
+
+    class HalfWeights(Technique):
+        name = "half"
+
+        def on_after_forward(self, state):
+            state.loss_weights = torch.full_like(state.per_example_loss, 0.5)
+
+    cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=1, seed=0, progress_bar=False,
+                         log_every_steps=8)
+    s = Trainer(tiny_model(), cfg, data, task=task, techniques=[HalfWeights(), rec]).fit()
+    assert s.history[0]["train_loss"] == pytest.approx(sum(r[1] for r in rec.rows) / 64, rel=1e-5)
+
+
+class _ModeProbe(Technique):
+    """Puts the dropout submodule in eval mode at epoch start (as a technique freezing a
+    normalization layer would), calls model.eval() at batch end (as a careless scoring
+    technique might), and records the modes seen in each forward."""
+
+    name = "mode_probe"
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_start(self, state):
+        state.model.net[2].eval()
+
+    def on_after_forward(self, state):
+        self.seen.append((state.model.training, state.model.net[2].training))
+
+    def on_batch_end(self, state):
+        if state.batch_in_epoch == 2:
+            state.model.eval()
+
+
+def test_train_mode_once_per_epoch_respects_submodule_modes_and_recovers_from_eval():
+    data, task = tiny_data(n=64)
+    probe = _ModeProbe()
+    cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False,
+                         eval_every_steps=3)
+    tr = Trainer(tiny_model(dropout=0.5), cfg, data, task=task, val_data=data, techniques=[probe])
+    tr.fit()
+    # every training forward ran with the model in train mode
+    assert all(top for top, _ in probe.seen)
+    # the submodule the technique froze stayed in eval mode through validation passes,
+    # until model.eval() at batch 2 forced the Trainer to reset the whole model to train
+    first_epoch = probe.seen[:8]
+    assert [sub for _, sub in first_epoch] == [False, False, True, True, True, True, True, True]
+    # epoch_start of the next epoch freezes it again
+    assert probe.seen[8] == (True, False)
+
+
+def test_evaluate_restores_each_submodules_mode():
+    data, task = tiny_data(n=32)
+    model = tiny_model(dropout=0.5)
+    model.train()
+    model.net[2].eval()
+    tr = Trainer(model, TrainingConfig(batch_size=8, epochs=1, progress_bar=False), data, task=task)
+    tr.evaluate(data)
+    tr.predict(data)
+    assert model.training and model.net[0].training and not model.net[2].training
+
+
+def test_constant_schedule_is_not_stepped_and_leaves_a_technique_set_rate_alone():
+    data, task = tiny_data(n=64)
+
+    class SetLR(Technique):
+        name = "set_lr"
+
+        def on_fit_start(self, state):
+            for g in state.optimizer.param_groups:
+                g["lr"] = 0.01
+
+    seen = []
+
+    class Probe(Technique):
+        name = "probe"
+
+        def on_batch_end(self, state):
+            seen.append(state.lr)
+
+    cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=1, seed=0, progress_bar=False)
+    Trainer(tiny_model(), cfg, data, task=task, techniques=[SetLR(), Probe()]).fit()
+    assert seen == [0.01] * 8

@@ -4,7 +4,7 @@ from workbench.train.checkpoint import CheckpointError
 from workbench.train.events import Event, Technique
 from workbench.train.metrics import MetricsTracker
 from workbench.train.state import State
-from workbench.train.trainer import NonFiniteLossError, Trainer, seed_everything
+from workbench.train.trainer import NonFiniteLossError, Trainer, eval_mode, seed_everything
 
 __all__ = [
     "CheckpointError",
@@ -14,5 +14,6 @@ __all__ = [
     "State",
     "Technique",
     "Trainer",
+    "eval_mode",
     "seed_everything",
 ]

@@ -41,6 +41,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from workbench.train.trainer import eval_mode
+
 __all__ = [
     "MC_STRATEGIES",
     "STRATEGIES",
@@ -356,17 +358,12 @@ def predict_probs(model: nn.Module, data: Dataset, collate_fn: Callable,
         ``(ids, probs)``: long ``[N]`` and float32 ``[N, C]`` on the CPU, in data-set order.
     """
     device = _device_of(model)
-    was_training = model.training
-    model.eval()
     ids, out = [], []
-    try:
-        with torch.inference_mode():
-            for batch in _loader(data, collate_fn, batch_size):
-                logits = model(_to(batch["inputs"], device))
-                ids.append(batch["ids"].cpu())
-                out.append(torch.softmax(logits.float(), dim=1).cpu())
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        for batch in _loader(data, collate_fn, batch_size):
+            logits = model(_to(batch["inputs"], device))
+            ids.append(batch["ids"].cpu())
+            out.append(torch.softmax(logits.float(), dim=1).cpu())
     return _cat(ids, torch.long), _cat(out, torch.float32)
 
 
@@ -437,16 +434,11 @@ def pool_features(model: nn.Module, data: Dataset, collate_fn: Callable,
         raise ValueError(f"{type(model).__name__} has no encode(x) method; k-center greedy needs "
                          f"features (every workbench reference model has encode)")
     device = _device_of(model)
-    was_training = model.training
-    model.eval()
     ids, out = [], []
-    try:
-        with torch.inference_mode():
-            for batch in _loader(data, collate_fn, batch_size):
-                ids.append(batch["ids"].cpu())
-                out.append(model.encode(_to(batch["inputs"], device)).float().cpu())
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        for batch in _loader(data, collate_fn, batch_size):
+            ids.append(batch["ids"].cpu())
+            out.append(model.encode(_to(batch["inputs"], device)).float().cpu())
     return _cat(ids, torch.long), _cat(out, torch.float32)
 
 
