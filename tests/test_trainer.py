@@ -458,3 +458,30 @@ def test_constant_schedule_is_not_stepped_and_leaves_a_technique_set_rate_alone(
     cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=1, seed=0, progress_bar=False)
     Trainer(tiny_model(), cfg, data, task=task, techniques=[SetLR(), Probe()]).fit()
     assert seen == [0.01] * 8
+
+
+def test_gradients_of_the_step_are_readable_at_step_end_and_cleared_before_the_next_window():
+    data, task = tiny_data(n=48)
+    seen = []
+
+    class GradProbe(Technique):
+        name = "grad_probe"
+
+        def on_batch_start(self, state):
+            seen.append(("start", state.batch_in_epoch, any(p.grad is not None for p in state.model.parameters())))
+
+        def on_after_forward(self, state):
+            seen.append(("forward", state.batch_in_epoch, any(p.grad is not None for p in state.model.parameters())))
+
+        def on_step_end(self, state):
+            seen.append(("step_end", state.batch_in_epoch, all(p.grad is not None for p in state.model.parameters())))
+
+    model = tiny_model()
+    cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=1, seed=0, progress_bar=False,
+                         grad_accum_steps=2)
+    Trainer(model, cfg, data, task=task, techniques=[GradProbe()]).fit()
+    # the step's gradients are there at step_end; a new window starts from no gradients
+    # (micro-batch 0, 2, 4 of the epoch), the second micro-batch of a window adds to them
+    assert [s for s in seen if s[0] == "step_end"] == [("step_end", k, True) for k in (2, 4, 6)]
+    assert [s for s in seen if s[0] == "forward"] == [("forward", k, k % 2 == 1) for k in range(6)]
+    assert all(p.grad is None for p in model.parameters())  # freed when fit returns

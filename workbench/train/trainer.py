@@ -121,6 +121,7 @@ class Trainer:
         self._compiled = False
         self._compile_verified = False
         self._sched_seen: Any = object()
+        self._zero_grad_pending = True
         self._sched_step = False
         self._mark: float | None = None
         self._resumed = False
@@ -285,6 +286,8 @@ class Trainer:
         try:
             while st.epoch < cfg.epochs and not st.stop:
                 self._run_epoch()
+            self.optimizer.zero_grad(set_to_none=True)  # free the last step's gradients
+            self._zero_grad_pending = True
             if self.val_data is not None and (not self.tracker.rows or _nan(self._last_row("val_loss"))):
                 self._evaluate_and_log()
             if cfg.restore_best and self._best_weights is not None:
@@ -377,6 +380,13 @@ class Trainer:
         cfg, st = self.config, self.state
         if not self.model.training:  # a technique left the model in eval mode
             self.model.train()
+        if self._zero_grad_pending:
+            # gradients are cleared when an accumulation window begins (as in a plain
+            # PyTorch loop), not right after optimizer.step(): step_end / batch_end
+            # handlers can still read the gradients of the step just taken, and the
+            # allocator reuses the freed gradient memory for this forward pass
+            self.optimizer.zero_grad(set_to_none=True)
+            self._zero_grad_pending = False
         with self._autocast():
             outputs = self._forward_model(batch["inputs"])
         st.outputs = outputs
@@ -436,7 +446,7 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
             st.metrics["grad_norm"] = float(norm)
         self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self._zero_grad_pending = True
         if self._scheduler_steps():
             self.scheduler.step()
         st.effective_step += 1
