@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -68,6 +67,7 @@ _SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
 if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
     os.environ["NLTK_DATA"] = str(_SHARED_NLTK)
 
+from benchmarks._common import fmt_mean_std, json_clean  # noqa: E402
 from workbench.techniques.active import STRATEGIES, active_recipe, run_comparison  # noqa: E402
 
 GAL_2017 = {"random": 835, "bald": 335, "entropy": 355, "variation_ratios": 295}
@@ -76,21 +76,11 @@ UNCERTAINTY = ("least_confidence", "margin", "entropy", "bald", "variation_ratio
 
 
 def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    if isinstance(x, float):
-        return None if math.isnan(x) or math.isinf(x) else round(x, 4)
-    if hasattr(x, "item"):
-        return _clean(x.item())
-    return x
+    return json_clean(x, digits=4)
 
 
 def _fmt(m: float, s: float, fmt: str = "{:.0f}") -> str:
-    if m != m:
-        return "not reached"
-    return fmt.format(m) + ("" if s != s else " ± " + fmt.format(s))
+    return fmt_mean_std(m, s, fmt)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

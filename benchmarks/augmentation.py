@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -55,20 +54,14 @@ _SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
 if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
     os.environ["NLTK_DATA"] = str(_SHARED_NLTK)
 
+from benchmarks._common import json_clean  # noqa: E402
 from workbench.techniques.augment import PAPER_GAINS, eda_comparison  # noqa: E402
 
 FULL = {"datasets": ["subj", "mr"], "sizes": ["500", "2000", "5000", "full"], "seeds": [0, 1, 2]}
 QUICK = {"datasets": ["subj"], "sizes": ["500", "2000"], "seeds": [0]}
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
-    return x
+_clean = json_clean
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -73,6 +73,9 @@ _SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
 if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
     os.environ["NLTK_DATA"] = str(_SHARED_NLTK)
 
+from benchmarks._common import fmt_mean_std as _fmt  # noqa: E402
+from benchmarks._common import is_missing as _nan  # noqa: E402
+from benchmarks._common import json_clean as _json_clean  # noqa: E402
 from workbench.data.curriculum_samplers import DynamicBatchComposer  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
 from workbench.experiment import Target, Variant  # noqa: E402
@@ -91,10 +94,6 @@ SEARCH_FULL = [(p, r) for p in ("fixed_exponential", "competence_sqrt", "linear"
 SEARCH_QUICK = [("fixed_exponential", 0.5), ("competence_sqrt", 0.5)]
 QUICK = {"digits": {"epochs": 8, "max_examples": None}, "subj": {"epochs": 3, "max_examples": 3000}}
 CACHE = Path(__file__).resolve().parents[1] / ".workbench_cache" / "difficulty"  # git-ignored
-
-
-def _nan(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
 
 
 def _start(pacing: str) -> float:
@@ -190,13 +189,6 @@ def length_grouping(d: str, seed: int = 0, max_examples: int | None = None) -> d
 
 
 # ----------------------------------------------------------------------------- output
-def _fmt(mean: Any, std: Any, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
-    if _nan(mean):
-        return "not reached"
-    s = fmt.format(float(mean) * scale)
-    return s + ("" if _nan(std) else " +- " + fmt.format(float(std) * scale))
-
-
 def rows_from(summary, regime: str) -> list[dict[str, Any]]:
     out = []
     for _, r in summary.iterrows():
@@ -231,16 +223,6 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{_fmt(r['final_accuracy_mean'], r['final_accuracy_std'], '{:.2f}', 100):>17} "
             f"{_fmt(r['test_accuracy_mean'], r['test_accuracy_std'], '{:.2f}', 100):>14}  {r['claim']}")
     return "\n".join(lines)
-
-
-def _json_clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_json_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,9 @@ _SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
 if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
     os.environ["NLTK_DATA"] = str(_SHARED_NLTK)
 
+from benchmarks._common import fmt_mean_std as _fmt  # noqa: E402
+from benchmarks._common import is_missing as _nan  # noqa: E402
+from benchmarks._common import json_clean as _json_clean  # noqa: E402
 from workbench.recipes import baseline_recipe, load_splits  # noqa: E402
 from workbench.techniques.optimization import (  # noqa: E402
     BENCHMARK_SCHEDULES,
@@ -75,17 +78,6 @@ from workbench.techniques.optimization import (  # noqa: E402
 
 #: quick mode: seeds and epoch budget per data set
 QUICK = {"digits": {"seeds": [0, 1], "epochs": 8}, "subj": {"seeds": [0], "epochs": 3}}
-
-
-def _nan(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def _fmt(mean: Any, std: Any, fmt: str = "{:.1f}", scale: float = 1.0, seeds: int = 2) -> str:
-    if _nan(mean):
-        return "not reached"
-    s = fmt.format(float(mean) * scale)
-    return s + ("" if _nan(std) or seeds < 2 else " +- " + fmt.format(float(std) * scale))
 
 
 def rows_from(summary) -> list[dict[str, Any]]:
@@ -125,16 +117,6 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{_fmt(r['test_accuracy_mean'], r['test_accuracy_std'], '{:.2f}', 100, n):>15} "
             f"{r['wall_time_s_mean']:>7.1f}")
     return "\n".join(lines)
-
-
-def _json_clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_json_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def main(argv: list[str] | None = None) -> int:
