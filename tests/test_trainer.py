@@ -485,3 +485,41 @@ def test_gradients_of_the_step_are_readable_at_step_end_and_cleared_before_the_n
     assert [s for s in seen if s[0] == "step_end"] == [("step_end", k, True) for k in (2, 4, 6)]
     assert [s for s in seen if s[0] == "forward"] == [("forward", k, k % 2 == 1) for k in range(6)]
     assert all(p.grad is None for p in model.parameters())  # freed when fit returns
+
+
+def test_per_example_losses_are_computed_on_demand_and_both_loss_paths_agree():
+    """With no technique reading per-example losses before backward, the Trainer
+    backpropagates the fused batch mean; a technique that reads them gets the same
+    values (readable at any later event too) and training agrees within float tolerance."""
+    data, task = tiny_data(n=64)
+    seen = []
+
+    class LateReader(Technique):
+        name = "late_reader"
+
+        def on_before_backward(self, state):
+            seen.append(state.per_example_loss_computed)
+
+        def on_batch_end(self, state):
+            pel = state.per_example_loss.detach()
+            manual = F.cross_entropy(state.outputs.detach(), state.batch["targets"], reduction="none")
+            assert pel.shape == (8,) and torch.allclose(pel, manual)
+
+    class EarlyReader(Technique):
+        name = "early_reader"
+
+        def on_after_forward(self, state):
+            assert state.per_example_loss.requires_grad
+
+    def train(techniques):
+        model = tiny_model(dropout=0.0)
+        cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False)
+        s = Trainer(model, cfg, data, task=task, techniques=techniques).fit()
+        return model, s
+
+    fused, s1 = train([LateReader()])
+    assert seen and not any(seen)  # nothing read them before backward: the fused path ran
+    per_example, s2 = train([EarlyReader()])
+    for p, q in zip(fused.parameters(), per_example.parameters()):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-6)
+    assert s1.history[-1]["train_loss"] == pytest.approx(s2.history[-1]["train_loss"], rel=1e-5)

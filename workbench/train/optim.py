@@ -39,6 +39,9 @@ def build_loss(name: str, huber_delta: float = 1.0, label_smoothing: float = 0.0
                ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """A loss function ``(outputs, targets) -> per-example loss`` (float ``[B]``).
 
+    The cross-entropy function also has ``.mean(outputs, targets)``: the same losses'
+    batch mean (a scalar) computed in one fused call.
+
     - ``cross_entropy``: ``outputs`` logits ``[B, C]``, ``targets`` long ``[B]``.
     - ``mse`` / ``mae`` / ``huber``: regression (``outputs`` ``[B]``, ``[B, 1]`` or
       ``[B, K]`` against float targets of the same size) or classification scored
@@ -52,6 +55,12 @@ def build_loss(name: str, huber_delta: float = 1.0, label_smoothing: float = 0.0
         def cross_entropy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(outputs.float(), targets, reduction="none",
                                    label_smoothing=label_smoothing)
+
+        def cross_entropy_mean(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(outputs.float(), targets, label_smoothing=label_smoothing)
+        # the fused batch mean (one autograd node instead of two): the Trainer uses it when
+        # no technique asked for the per-example losses before the backward pass
+        cross_entropy.mean = cross_entropy_mean
         return cross_entropy
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid: {list(LOSSES)}")

@@ -49,7 +49,8 @@ class State:
     task: Any = None
     batch: dict[str, Any] | None = None
     outputs: torch.Tensor | None = None
-    per_example_loss: torch.Tensor | None = None
+    _per_example_loss: torch.Tensor | None = field(default=None, repr=False)
+    _per_example_loss_fn: Any = field(default=None, repr=False)
     loss_weights: torch.Tensor | None = None
     loss: torch.Tensor | None = None
     skip_backward: bool = False
@@ -80,6 +81,33 @@ class State:
         """Ask the Trainer to stop after the current micro-batch."""
         self.stop = True
         self.stop_reason = reason
+
+    @property
+    def per_example_loss(self) -> torch.Tensor | None:
+        """float ``[B]``: the loss of each example of the current micro-batch (with grad).
+
+        Computed on first access in a step (from ``outputs`` and the batch's targets) and
+        then kept; when no technique reads it before the backward pass, the Trainer
+        backpropagates the fused batch mean instead (the same value, one autograd node).
+        """
+        if self._per_example_loss is None and self._per_example_loss_fn is not None:
+            self._per_example_loss = self._per_example_loss_fn()
+        return self._per_example_loss
+
+    @per_example_loss.setter
+    def per_example_loss(self, value: torch.Tensor | None) -> None:
+        self._per_example_loss = value
+        self._per_example_loss_fn = None
+
+    def _defer_per_example_loss(self, fn: Any) -> None:
+        """Set ``per_example_loss`` to be computed by ``fn()`` when first read."""
+        self._per_example_loss = None
+        self._per_example_loss_fn = fn
+
+    @property
+    def per_example_loss_computed(self) -> bool:
+        """Whether ``per_example_loss`` exists for this micro-batch (was read or set)."""
+        return self._per_example_loss is not None
 
     def count(self, name: str, n: int = 1) -> None:
         """Add ``n`` to ``counters[name]``."""

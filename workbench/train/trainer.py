@@ -108,6 +108,7 @@ class Trainer:
         self.sampler = sampler if sampler is not None or batch_sampler is not None else \
             ResumableRandomSampler(train_data, seed=config.seed)
         self.loss_fn = build_loss(config.loss, config.huber_delta, config.label_smoothing)
+        self._mean_loss_fn = getattr(self.loss_fn, "mean", None)
         self.optimizer = optimizer if optimizer is not None else build_optimizer(
             param_groups if param_groups is not None else model.parameters(), config)
         self._scheduler_given = scheduler
@@ -391,16 +392,19 @@ class Trainer:
             outputs = self._forward_model(batch["inputs"])
         st.outputs = outputs
         targets = batch["targets"]
-        st.per_example_loss = self.loss_fn(outputs, targets)
+        loss_fn = self.loss_fn
+        # per-example losses are computed when a technique reads them (state.per_example_loss)
+        st._defer_per_example_loss(lambda: loss_fn(outputs, targets))
         self._fire(Event.AFTER_FORWARD)
-        pel = st.per_example_loss
         if st.loss_weights is not None:
-            loss = (pel * st.loss_weights).sum() / bsz
-        else:
-            loss = pel.mean()
+            loss = (st.per_example_loss * st.loss_weights).sum() / bsz
+        elif st.per_example_loss_computed or self._mean_loss_fn is None:
+            loss = st.per_example_loss.mean()
+        else:  # nobody needed them before backward: the fused mean, one autograd node
+            loss = self._mean_loss_fn(outputs, targets)
         loss_value = loss.item()  # the one host sync per step: the finiteness check needs it
         if not math.isfinite(loss_value):
-            self._nonfinite(batch, pel)
+            self._nonfinite(batch, st.per_example_loss)
             return False
         st.loss = loss / cfg.grad_accum_steps if cfg.grad_accum_steps > 1 else loss
         self._fire(Event.BEFORE_BACKWARD)
@@ -409,7 +413,7 @@ class Trainer:
         if st.loss_weights is None:  # the mean per-example loss is the training loss
             self._acc_loss_sum += loss_value * bsz
         else:
-            self._acc_loss_sum += float(pel.detach().float().sum())
+            self._acc_loss_sum += float(st.per_example_loss.detach().float().sum())
         if not targets.is_floating_point() and outputs.dim() == 2 and outputs.shape[1] > 1:
             # predicted classes are kept; compared with the targets once per metric row
             self._acc_preds.append(outputs.detach().argmax(dim=1))
