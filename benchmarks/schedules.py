@@ -4,14 +4,14 @@ Compares, on digits and SUBJ, each data set's tuned recipe (``baseline_recipe``:
 optimizer, learning rate, batch size, epochs) under six schedules
 (:func:`workbench.techniques.optimization.schedule_variants`):
 
-- ``constant`` (the recipe as it is: the baseline variant),
+- ``constant`` (the recipe at a constant rate: the baseline variant, the reference),
 - ``step`` (rate x0.1 at 1/3 and 2/3 of the run, ``StepLR``),
 - ``cosine`` (``CosineAnnealingLR`` to 0),
 - ``warmup_cosine`` (linear warmup over 5% of the steps, then cosine to 0),
 - ``one_cycle`` (``OneCycleLR``, the recipe's rate as the peak),
-- ``dynamic`` (constant schedule + ``DynamicLR`` on validation loss after every epoch:
-  x1.25 after 2 consecutive improvements, x0.5 after 2 evaluations without a new best,
-  within [lr/100, 10 lr]).
+- ``dynamic`` (the ``"dynamic"`` schedule, the rule of ``DynamicLR`` stepped with the
+  validation loss after every epoch: x1.25 after 2 consecutive improvements, x0.5 after
+  2 evaluations without a new best, within [lr/100, 10 lr]).
 
 Everything runs through :class:`workbench.experiment.Experiment` (one run per data set x
 schedule x seed, seed-major so the schedules are interleaved in time), evaluating once
@@ -28,7 +28,8 @@ deterministic count; seconds on a shared machine are noisy), ties within 1% brok
 higher final validation accuracy; if no schedule reached the target on every seed, the
 highest final validation accuracy
 (:func:`workbench.techniques.optimization.choose_schedule`). The script prints the choice
-per data set; the recipe in ``workbench/recipes.py`` is updated by hand from it.
+per data set; the recipe in ``workbench/recipes.py`` is updated by hand from it (the
+run of 2026-11-22 chose constant for digits and dynamic for SUBJ; docs/baselines.md).
 
     python benchmarks/schedules.py [--quick] [--datasets digits subj] [--seeds N]
                                    [--threads N] [--out results.json]

@@ -233,6 +233,46 @@ def test_dynamic_lr_resumes_exactly_from_a_checkpoint(tmp_path):
     assert moved.increases + moved.decreases > mid["policy"]["increases"] + mid["policy"]["decreases"]
 
 
+def test_dynamic_schedule_in_the_config_equals_the_technique(tmp_path):
+    # TrainingConfig(schedule="dynamic") (what a recipe can carry) trains exactly like the
+    # constant schedule + the DynamicLR technique benchmarks/schedules.py measured, also
+    # across a checkpoint and resume in between
+    data, val, task = _train_val()
+    kw = {"patience": 1, "increase_factor": 1.5, "plateau_patience": 1}
+    tech = Trainer(tiny_model(seed=2, dropout=0.2), _config(), data, val, task=task,
+                   techniques=[O.DynamicLR(**kw)])
+    tech.fit()
+    sched = Trainer(tiny_model(seed=2, dropout=0.2), _config(schedule="dynamic", schedule_kwargs=kw),
+                    data, val, task=task)
+    sched.fit()
+    assert isinstance(sched.scheduler, O.DynamicLRScheduler) and sched.scheduler.monitor == "val_loss"
+    lr_t = [r["lr"] for r in tech.state.history]
+    assert lr_t == [r["lr"] for r in sched.state.history] and len(set(lr_t)) >= 3  # it moved both ways
+    for a, b in zip(tech.model.parameters(), sched.model.parameters()):
+        assert torch.equal(a, b)
+    assert sched.state.counters == tech.state.counters and sched.state.counters["lr_decreases"] >= 1
+    # resume: 4 epochs, checkpoint, a fresh Trainer loads it and runs to 8
+    part = Trainer(tiny_model(seed=2, dropout=0.2), _config(schedule="dynamic", schedule_kwargs=kw, epochs=4),
+                   data, val, task=task)
+    part.fit()
+    path = part.save_checkpoint(tmp_path / "mid.pt")
+    resumed = Trainer(tiny_model(seed=9, dropout=0.2), _config(schedule="dynamic", schedule_kwargs=kw),
+                      data, val, task=task)
+    resumed.load_checkpoint(path)
+    resumed.fit()
+    for a, b in zip(sched.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+    assert resumed.scheduler.get_last_lr() == sched.scheduler.get_last_lr()
+
+
+def test_dynamic_schedule_reports_a_missing_metric():
+    data, val, task = _train_val()
+    trainer = Trainer(tiny_model(), _config(schedule="dynamic", schedule_kwargs={"monitor": "val_f1"}, epochs=1),
+                      data, val, task=task)
+    with pytest.raises(ValueError, match=r"stepped with 'val_f1', which the evaluation does not report"):
+        trainer.fit()
+
+
 def test_dynamic_scheduler_in_the_trainer_and_weights_only_state():
     data, val, task = _train_val()
     model = tiny_model(seed=2)
@@ -534,8 +574,9 @@ def digits_splits():
 def test_schedule_variants_names_and_errors():
     vs = O.schedule_variants()
     assert [v.name for v in vs] == list(O.BENCHMARK_SCHEDULES)
-    assert vs[0].name == "constant" and vs[-1].techniques is not None
-    assert isinstance(vs[-1].techniques(None, 0)[0], O.DynamicLR)
+    assert vs[0].name == "constant" and vs[0].config["schedule"] == "constant"
+    assert vs[-1].config == {"schedule": "dynamic", "schedule_kwargs": {}, "warmup_steps": 0}
+    assert O.schedule_variants(["dynamic"], dynamic={"patience": 3})[0].config["schedule_kwargs"] == {"patience": 3}
     with pytest.raises(ValueError, match="unknown schedules"):
         O.schedule_variants(["constant", "linear"])
 

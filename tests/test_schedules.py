@@ -43,7 +43,7 @@ def cos_anneal(hi: float, lo: float, x: float) -> float:
 
 def test_names():
     assert tuple(SCHEDULES) == ("constant", "step", "cosine", "warmup", "warmup_cosine",
-                                "polynomial", "sgdr", "one_cycle", "plateau")
+                                "polynomial", "sgdr", "one_cycle", "plateau", "dynamic")
 
 
 def test_constant():
@@ -162,9 +162,32 @@ def test_plateau_reduces_after_patience():
     assert close(min(lr_at_steps("plateau", BASE, T, range(60), patience=0, min_lr=1e-3)), 1e-3)
 
 
+def test_dynamic_raises_after_patience_falls_and_cuts_on_plateau():
+    # the loss falls at calls 1-4, then stays flat: with patience 2 the rate rises x1.25 at
+    # the 2nd and 4th improving call (t = 3 and 5; the first call only sets the reference),
+    # then two calls without a new best cut it x0.5 (t = 7), and again at t = 9
+    losses = [1.0, 0.9, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
+    lrs = lr_at_steps("dynamic", BASE, T, range(11), metrics=losses)
+    up1, up2 = BASE * 1.25, BASE * 1.25 ** 2
+    expected = [BASE, BASE, BASE, up1, up1, up2, up2, up2 / 2, up2 / 2, up2 / 4, up2 / 4]
+    assert all(close(a, b) for a, b in zip(lrs, expected)), lrs
+    # bounds: max_lr caps the raises, min_lr the cuts (defaults 10x and 1/100 of lr_0)
+    falling = [1.0 / (k + 1) for k in range(60)]
+    assert close(max(lr_at_steps("dynamic", BASE, T, range(61), metrics=falling)), 10 * BASE)
+    assert close(min(lr_at_steps("dynamic", BASE, T, range(61), metrics=[1.0] * 60)), BASE / 100)
+    # an accuracy monitor defaults to mode="max": a rising accuracy raises the rate
+    acc = [0.5 + k / 100 for k in range(5)]
+    assert lr_at_steps("dynamic", BASE, T, [5], metrics=acc, monitor="val_accuracy")[0] > BASE
+    with pytest.raises(ValueError, match="monitor must be a validation metric"):
+        lr_at_steps("dynamic", BASE, T, [1], monitor="train_loss")
+    with pytest.raises(ValueError, match=r"metrics apply only to \['plateau', 'dynamic'\]"):
+        lr_at_steps("cosine", BASE, T, [1], metrics=[1.0])
+
+
 def test_is_metric_scheduler():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE)
     assert is_metric_scheduler(build_scheduler("plateau", opt, T))
+    assert is_metric_scheduler(build_scheduler("dynamic", opt, T))
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE)
     assert not is_metric_scheduler(build_scheduler("cosine", opt, T))
     assert not is_metric_scheduler(None)
@@ -269,6 +292,7 @@ VARIANTS = [
     ("one_cycle", 0, {}),
     ("one_cycle", 0, {"cycle_momentum": True, "three_phase": True}),
     ("plateau", 0, {"patience": 2, "factor": 0.5, "cooldown": 1}),
+    ("dynamic", 0, {"patience": 2, "plateau_patience": 2, "increase_factor": 1.5}),
 ]
 
 

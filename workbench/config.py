@@ -82,7 +82,8 @@ class TrainingConfig:
     ``batch_size * grad_accum_steps``).
 
     Schedules (``schedule``) are built by :func:`workbench.train.schedules.build_scheduler`
-    on ``torch.optim.lr_scheduler`` and step once per effective step; ``schedule_kwargs``
+    on ``torch.optim.lr_scheduler`` and step once per effective step (``"plateau"`` and
+    ``"dynamic"``: once per evaluation, with a validation metric); ``schedule_kwargs``
     pass schedule-specific parameters (for example ``{"min_lr": 1e-5}``).
     """
 

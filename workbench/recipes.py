@@ -54,13 +54,18 @@ _BASELINES: dict[str, dict[str, Any]] = {
     },
     "subj": {
         "model": "kim_cnn",
-        "config": {"optimizer": "adam", "lr": 2e-3, "batch_size": 50, "epochs": 6, "restore_best": True},
+        "config": {"optimizer": "adam", "lr": 2e-3, "batch_size": 50, "epochs": 6, "restore_best": True,
+                   "schedule": "dynamic"},
         "target": 0.91,
-        "notes": ("Kim (2014) CNN-rand (embed 128, U[-0.25, 0.25] init), Adam 2e-3, batch 50, constant lr "
-                  "(search: lr {5e-4, 1e-3, 2e-3}, by validation accuracy). 6 epochs: validation accuracy "
-                  "peaked at epochs 3-5 (3 seeds), + 1; restore_best keeps the best-validation model. "
-                  "Target = mean best validation accuracy (0.920) - 0.01, rounded down to 0.005; reached "
-                  "at epoch 2 by every seed. Test 92.4 +- 0.4% (Kim: 89.6)."),
+        "notes": ("Kim (2014) CNN-rand (embed 128, U[-0.25, 0.25] init), Adam 2e-3, batch 50 (search: lr "
+                  "{5e-4, 1e-3, 2e-3} at a constant rate, by validation accuracy). 6 epochs: validation "
+                  "accuracy peaked at epochs 3-5 (3 seeds), + 1; restore_best keeps the best-validation "
+                  "model. Target = mean best validation accuracy (0.920) - 0.01, rounded down to 0.005; "
+                  "reached at epoch 2 by every seed. Test 92.4 +- 0.4% (Kim: 89.6). Schedule: 'dynamic' "
+                  "(the constant rate x1.25 after two consecutive falls of the validation loss, x0.5 after "
+                  "two evaluations without a new best), chosen by benchmarks/schedules.py's rule among "
+                  "six schedules: as few examples to the target as constant (16,000), 0.23 points higher "
+                  "final validation accuracy (92.03 vs 91.80, 3 seeds)."),
     },
     "mr": {
         "model": "kim_cnn",
@@ -166,7 +171,8 @@ def warmup_cosine_changes(config: TrainingConfig, splits: Any, warmup_fraction: 
     """Config changes for linear warmup over ``warmup_fraction`` of the run, then cosine
     decay to zero (Goyal et al. 2017 warmup; Loshchilov & Hutter 2017 cosine)."""
     total = optimizer_steps(config, len(splits.train))
-    return {"schedule": "warmup_cosine", "warmup_steps": max(1, min(total - 1, round(warmup_fraction * total)))}
+    return {"schedule": "warmup_cosine", "schedule_kwargs": {},
+            "warmup_steps": max(1, min(total - 1, round(warmup_fraction * total)))}
 
 
 def baseline_panel_callback(dataset: str = "digits", lr: float = 1e-3, batch_size: int = 32, epochs: int = 3,
@@ -190,22 +196,36 @@ def baseline_panel_callback(dataset: str = "digits", lr: float = 1e-3, batch_siz
     return plots.results_table(result.summary)
 
 
-#: The learning-rate schedules compared by the integration notebook (Variant config changes).
+def schedule_changes(schedule: str) -> dict[str, Any]:
+    """Config changes that switch a recipe to learning-rate schedule ``schedule`` with its
+    default arguments (``schedule_kwargs`` and ``warmup_steps`` reset, so a recipe whose
+    own schedule has arguments can switch)."""
+    return {"schedule": schedule, "schedule_kwargs": {}, "warmup_steps": 0}
+
+
+#: The learning-rate schedules compared by the integration notebook (Variant config
+#: changes). ``baseline`` is the tuned recipe as it is (its schedule is the one
+#: ``benchmarks/schedules.py`` chose per data set: constant on digits, dynamic on SUBJ).
 SCHEDULE_VARIANTS: dict[str, Any] = {
-    "constant": {"schedule": "constant"},
-    "one_cycle": {"schedule": "one_cycle"},
+    "baseline": {},
+    "constant": schedule_changes("constant"),
+    "dynamic": schedule_changes("dynamic"),
+    "one_cycle": schedule_changes("one_cycle"),
     "warmup_cosine": warmup_cosine_changes,
 }
 
 
 def schedule_comparison(datasets: Sequence[str] = ("digits", "subj"), seeds: Sequence[int] = (0, 1, 2),
-                        schedules: Sequence[str] = ("constant", "one_cycle", "warmup_cosine"),
+                        schedules: Sequence[str] = ("baseline", "one_cycle", "warmup_cosine"),
                         smoke: bool = False, on_eval: Callable[[Experiment], Any] | None = None,
                         progress: bool = True) -> Experiment:
-    """The integration experiment: the tuned baseline with a constant learning rate
-    (the baseline variant) against one-cycle and warmup + cosine, on each data set, over
-    ``seeds``. Returns the :class:`Experiment` (call ``.run()``; the target per data set is
-    printed by ``.describe()`` before the runs).
+    """The integration experiment: the tuned baseline (the first, baseline variant: each
+    recipe as it is, whose schedule ``benchmarks/schedules.py`` chose: a constant rate on
+    digits, the constant rate moved by the dynamic rule on SUBJ) against one-cycle and
+    warmup + cosine, on each data set, over ``seeds``. ``schedules`` are names of
+    :data:`SCHEDULE_VARIANTS` (``"constant"`` and ``"dynamic"`` force those schedules).
+    Returns the :class:`Experiment` (call ``.run()``; the target per data set is printed
+    by ``.describe()`` before the runs).
 
     Raises:
         ValueError: unknown data set or schedule name.

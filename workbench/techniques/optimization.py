@@ -46,14 +46,24 @@ from typing import Any
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from workbench.config import OPTIMIZERS, TaskSpec, TrainingConfig
 from workbench.train import checkpoint as ckpt
+from workbench.train.dynamic_lr import (
+    DynamicLRPolicy,
+    DynamicLRScheduler,
+    _bounds,
+    _choice,
+    _int,
+    _num,
+    _policy_args,
+    dynamic_lr_trace,
+)
 from workbench.train.events import Technique
 from workbench.train.optim import build_loss, build_optimizer
 from workbench.train.schedules import (
+    METRIC_SCHEDULES,
     SCHEDULES,
     WARMUP_SCHEDULES,
     build_scheduler,
@@ -101,9 +111,10 @@ ULMFIT_LAYER_DECAY = 2.6
 #: Optimizer names the factory accepts (those of :class:`~workbench.config.TrainingConfig`).
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(OPTIMIZERS)
 
-#: Schedule names the factory accepts: every ``torch.optim.lr_scheduler`` schedule of
-#: :data:`workbench.train.schedules.SCHEDULES`, plus ``"dynamic"`` (:class:`DynamicLRScheduler`).
-FACTORY_SCHEDULES: tuple[str, ...] = (*SCHEDULES, "dynamic")
+#: Schedule names the factory accepts: every schedule of
+#: :data:`workbench.train.schedules.SCHEDULES` (the ``torch.optim.lr_scheduler`` ones and
+#: ``"dynamic"``, :class:`DynamicLRScheduler`).
+FACTORY_SCHEDULES: tuple[str, ...] = tuple(SCHEDULES)
 
 #: The schedules ``benchmarks/schedules.py`` and the notebook compare (the first is the
 #: baseline: the tuned recipe with a constant rate).
@@ -112,34 +123,6 @@ BENCHMARK_SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine", "warmup_co
 
 
 # =========================================================================== checks
-
-
-def _num(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, hi_open: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok and lo is not None:
-        ok = value > lo if lo_open else value >= lo
-    if ok and hi is not None:
-        ok = value < hi if hi_open else value <= hi
-    if not ok:
-        left = ("(" if lo_open or lo is None else "[") + ("-inf" if lo is None else f"{lo:g}")
-        right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open or hi is None else "]")
-        raise ValueError(f"{name} must be a finite number in {left}, {right}; got {value!r}")
-    return float(value)
-
-
-def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-            hi is not None and value > hi):
-        rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {rng}; got {value!r}")
-    return int(value)
-
-
-def _choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
-    return value
 
 
 # =========================================================================== schedules
@@ -206,7 +189,11 @@ def _curve(schedule: str, lr: float, total_steps: int, **knobs: Any) -> tuple[li
     warmup, kwargs = schedule_settings(schedule, lr, total_steps, **knobs)
     last = total_steps - 1 if schedule == "one_cycle" else total_steps
     steps = list(range(last + 1))
-    return steps, lr_at_steps(schedule, lr, total_steps, steps, warmup_steps=warmup, **kwargs)
+    metrics = None
+    if schedule == "dynamic":  # a scripted validation loss: falls for 30% of the checks, then flat
+        fall = max(1, round(0.3 * total_steps))
+        metrics = [1.0 / (1 + min(t, fall)) for t in range(total_steps)]
+    return steps, lr_at_steps(schedule, lr, total_steps, steps, warmup_steps=warmup, metrics=metrics, **kwargs)
 
 
 def schedule_figure(schedule: str = "warmup_cosine", lr: float = 1e-3, total_steps: int = 1000,
@@ -216,7 +203,8 @@ def schedule_figure(schedule: str = "warmup_cosine", lr: float = 1e-3, total_ste
     The notebook's slider callback: ``knobs`` are those of :func:`schedule_settings`. The
     curve comes from the real ``torch.optim.lr_scheduler`` object (via
     :func:`~workbench.train.schedules.lr_at_steps`); ``plateau`` is shown with a metric that
-    never improves (its fastest decay).
+    never improves (its fastest decay), ``dynamic`` with a loss that falls over the first
+    30% of the checks and then stays flat (one check per step: raises, then cuts).
 
     Raises:
         ValueError: as :func:`schedule_settings` and
@@ -314,154 +302,6 @@ def schedule_explorer(schedule: str = "warmup_cosine", lr: float = 1e-3, total_s
 
 
 # =========================================================================== dynamic LR
-
-
-def _is_better(a: float, ref: float, mode: str, threshold: float, threshold_mode: str) -> bool:
-    """torch's ``ReduceLROnPlateau`` comparison: ``a`` improves on ``ref`` by more than
-    ``threshold`` (relative: ``a < ref * (1 - threshold)`` in ``"min"`` mode)."""
-    if not math.isfinite(a):
-        return False
-    if mode == "min":
-        return a < (ref * (1 - threshold) if threshold_mode == "rel" else ref - threshold)
-    return a > (ref * (1 + threshold) if threshold_mode == "rel" else ref + threshold)
-
-
-@dataclass
-class DynamicLRPolicy:
-    """The dynamic learning-rate rule, on plain numbers (no torch).
-
-    Each :meth:`update` is one *check* of the monitored value (a loss with ``mode="min"``,
-    an accuracy with ``"max"``):
-
-    1. it *improved* if it beats the previous check by more than ``threshold``
-       (``threshold_mode="rel"``: ``x < prev * (1 - threshold)``; ``"abs"``:
-       ``x < prev - threshold``; reversed for ``"max"``; torch's ReduceLROnPlateau test);
-       ``improving`` counts consecutive improved checks, and a check that did not improve
-       resets it;
-    2. ``plateau`` counts consecutive checks without a new best (the best so far, compared
-       with the same threshold);
-    3. if ``improving >= patience``: ``lr <- min(lr * increase_factor, max_lr)`` and
-       ``improving = 0`` ("increase");
-       else if ``plateau >= plateau_patience``: ``lr <- max(lr * decrease_factor, min_lr)``,
-       ``plateau = 0`` and ``improving = 0`` ("decrease").
-
-    A non-finite value counts as not improved. The first check only sets the references.
-
-    Attributes:
-        lr: the current rate (the first parameter group's; techniques move other groups
-            in proportion).
-        best, last: best and previous values (None before the first check).
-        improving, plateau: the counters above. increases, decreases, checks: totals.
-
-    Raises:
-        ValueError: on construction, for any argument out of range (named).
-    """
-
-    lr: float
-    mode: str = "min"
-    patience: int = 2
-    increase_factor: float = 1.25
-    plateau_patience: int = 2
-    decrease_factor: float = 0.5
-    threshold: float = 1e-4
-    threshold_mode: str = "rel"
-    min_lr: float = 0.0
-    max_lr: float = math.inf
-    best: float | None = None
-    last: float | None = None
-    improving: int = 0
-    plateau: int = 0
-    increases: int = 0
-    decreases: int = 0
-    checks: int = 0
-
-    def __post_init__(self) -> None:
-        _choice("mode", self.mode, ("min", "max"))
-        _int("patience", self.patience, 1)
-        _num("increase_factor", self.increase_factor, 1.0, 100.0)
-        _int("plateau_patience", self.plateau_patience, 1)
-        _num("decrease_factor", self.decrease_factor, 0.0, 1.0, lo_open=True, hi_open=True)
-        _num("threshold", self.threshold, 0.0)
-        _choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
-        _num("min_lr", self.min_lr, 0.0)
-        if not (isinstance(self.max_lr, (int, float)) and not isinstance(self.max_lr, bool)
-                and self.max_lr >= self.min_lr and self.max_lr > 0):
-            raise ValueError(f"max_lr must be a number > 0 and >= min_lr ({self.min_lr:g}); "
-                             f"got {self.max_lr!r}")
-        self.lr = min(max(_num("lr", self.lr, 0.0, lo_open=True), self.min_lr), self.max_lr)
-
-    def update(self, value: float) -> str:
-        """One check of the monitored value; returns ``"increase"``, ``"decrease"`` or
-        ``"none"`` and updates :attr:`lr`."""
-        x = float(value)
-        self.checks += 1
-        better = lambda a, ref: _is_better(a, ref, self.mode, self.threshold, self.threshold_mode)  # noqa: E731
-        if self.last is None:
-            self.last = x
-            self.best = x if math.isfinite(x) else None
-            return "none"
-        self.improving = self.improving + 1 if better(x, self.last) else 0
-        if self.best is None or better(x, self.best):
-            self.best = x if math.isfinite(x) else self.best
-            self.plateau = 0
-        else:
-            self.plateau += 1
-        self.last = x
-        if self.improving >= self.patience:
-            self.improving = 0
-            new = min(self.lr * self.increase_factor, self.max_lr)
-            if new > self.lr:
-                self.lr = new
-                self.increases += 1
-                return "increase"
-            return "none"
-        if self.plateau >= self.plateau_patience:
-            self.plateau = self.improving = 0
-            new = max(self.lr * self.decrease_factor, self.min_lr)
-            if new < self.lr:
-                self.lr = new
-                self.decreases += 1
-                return "decrease"
-        return "none"
-
-    _STATE = ("lr", "best", "last", "improving", "plateau", "increases", "decreases", "checks")
-
-    def state_dict(self) -> dict[str, Any]:
-        """The changing fields as plain Python values."""
-        return {k: getattr(self, k) for k in self._STATE}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        for k in self._STATE:
-            setattr(self, k, state[k])
-
-
-def dynamic_lr_trace(values: Iterable[float], lr: float, **policy: Any) -> list[float]:
-    """The rate after each check when :class:`DynamicLRPolicy` sees ``values`` in order.
-
-    ``policy`` holds :class:`DynamicLRPolicy`'s arguments (``mode``, ``patience``, ...).
-    Returns one float per value.
-    """
-    p = DynamicLRPolicy(lr=lr, **policy)
-    out = []
-    for v in values:
-        p.update(v)
-        out.append(p.lr)
-    return out
-
-
-def _bounds(base: float, min_lr: float | None, max_lr: float | None) -> tuple[float, float]:
-    lo = base / 100.0 if min_lr is None else _num("min_lr", min_lr, 0.0)
-    hi = base * 10.0 if max_lr is None else _num("max_lr", max_lr, 0.0, lo_open=True)
-    if hi < lo:
-        raise ValueError(f"max_lr ({hi:g}) must be >= min_lr ({lo:g})")
-    return lo, hi
-
-
-def _policy_args(patience: int, increase_factor: float, plateau_patience: int, decrease_factor: float,
-                 threshold: float, threshold_mode: str) -> dict[str, Any]:
-    return {"patience": patience, "increase_factor": increase_factor,
-            "plateau_patience": plateau_patience, "decrease_factor": decrease_factor,
-            "threshold": threshold, "threshold_mode": threshold_mode}
 
 
 class DynamicLR(Technique):
@@ -602,63 +442,6 @@ class DynamicLR(Technique):
         self.policy = DynamicLRPolicy(lr=self.base_lrs[0], mode=self.mode, min_lr=lo, max_lr=hi,
                                       **self._policy_kwargs)
         self.policy.load_state_dict(state["policy"])
-
-
-class DynamicLRScheduler(ReduceLROnPlateau):
-    """The dynamic rule of :class:`DynamicLRPolicy` as a metric-stepped scheduler:
-    ``scheduler.step(val_loss)`` after each evaluation.
-
-    A ``ReduceLROnPlateau`` subclass, so :func:`~workbench.train.schedules.is_metric_scheduler`
-    is True and the Trainer steps it with ``TrainingConfig.monitor`` after every evaluation
-    (set ``mode`` to match ``monitor_mode``). Group rates move in proportion to group 0,
-    whose rate is bounded by ``[min_lr, max_lr]`` (defaults ``lr_0 / 100``, ``10 * lr_0``).
-    ``state_dict()`` holds plain values only.
-
-    Args: as :class:`DynamicLR` (``mode`` default ``"min"``).
-    """
-
-    def __init__(self, optimizer: Optimizer, mode: str = "min", patience: int = 2,
-                 increase_factor: float = 1.25, plateau_patience: int = 2,
-                 decrease_factor: float = 0.5, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 min_lr: float | None = None, max_lr: float | None = None) -> None:
-        # ReduceLROnPlateau.__init__ is not called: it only sets up its own plateau rule
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be a torch.optim.Optimizer; got {type(optimizer).__name__}")
-        self.optimizer = optimizer
-        self.base_lrs = [float(g["lr"]) for g in optimizer.param_groups]
-        lo, hi = _bounds(self.base_lrs[0], min_lr, max_lr)
-        self.policy = DynamicLRPolicy(lr=self.base_lrs[0], mode=mode, min_lr=lo, max_lr=hi,
-                                      **_policy_args(patience, increase_factor, plateau_patience,
-                                                     decrease_factor, threshold, threshold_mode))
-        self.mode = mode
-        self.last_epoch = 0
-        self._apply()
-
-    def _apply(self) -> None:
-        scale = self.policy.lr / self.base_lrs[0] if self.base_lrs[0] > 0 else 1.0
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = base * scale
-        self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
-
-    def step(self, metrics: Any, epoch: Any = None) -> None:  # type: ignore[override]
-        """One check of ``metrics`` (a float or a 0-d tensor)."""
-        self.last_epoch += 1
-        self.policy.update(float(metrics))
-        self._apply()
-
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy.state_dict(), "bounds": [self.policy.min_lr, self.policy.max_lr],
-                "base_lrs": list(self.base_lrs), "last_epoch": self.last_epoch}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.base_lrs = [float(x) for x in state_dict["base_lrs"]]
-        self.policy.min_lr, self.policy.max_lr = (float(x) for x in state_dict["bounds"])
-        self.policy.load_state_dict(state_dict["policy"])
-        self.last_epoch = int(state_dict["last_epoch"])
-        self._apply()
 
 
 # =========================================================================== parameter groups
@@ -880,7 +663,7 @@ def create_optimizer_with_schedule(model: nn.Module | Iterable[Any], optimizer_n
     _choice("optimizer_name", optimizer_name, OPTIMIZER_NAMES)
     if schedule not in FACTORY_SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; valid names: {list(FACTORY_SCHEDULES)}")
-    metric_stepped = schedule in ("plateau", "dynamic")
+    metric_stepped = schedule in METRIC_SCHEDULES
     if total_steps is None and not metric_stepped:
         raise ValueError(f"schedule {schedule!r} needs total_steps (the run's optimizer steps, "
                          f"an integer >= 1)")
@@ -894,10 +677,6 @@ def create_optimizer_with_schedule(model: nn.Module | Iterable[Any], optimizer_n
     else:
         params = list(model)
     optimizer = build_optimizer(params, config)
-    if schedule == "dynamic":
-        if warmup_steps:
-            raise ValueError(f"schedule 'dynamic': warmup_steps must be 0; got {warmup_steps!r}")
-        return optimizer, DynamicLRScheduler(optimizer, **schedule_kwargs)
     scheduler = build_scheduler(schedule, optimizer, total_steps or 1, warmup_steps, **schedule_kwargs)
     return optimizer, scheduler
 
@@ -1215,49 +994,44 @@ def lr_find_recipe(dataset: str = "digits", smoke: bool = False, num_iter: int |
 # =========================================================================== comparison
 
 
-def _dynamic_factory(**kwargs: Any) -> Callable[[Any, int], list[Technique]]:
-    def factory(splits: Any, seed: int) -> list[Technique]:
-        return [DynamicLR(**kwargs)]
-
-    factory.__name__ = "dynamic_lr"
-    return factory
-
-
 def schedule_variants(schedules: Sequence[str] = BENCHMARK_SCHEDULES,
                       dynamic: Mapping[str, Any] | None = None) -> list:
     """:class:`~workbench.experiment.Variant` objects for learning-rate schedules, applied to
     each data set's tuned recipe (its learning rate is the base, or for one-cycle the
     peak, rate):
 
-    - ``constant``: the recipe as it is (the baseline);
+    - ``constant``: the recipe with a constant rate (the reference the others are
+      compared with: the baseline variant when it comes first);
     - ``step``: ``StepLR``, rate x0.1 at 1/3 and 2/3 of the run;
     - ``cosine``: cosine annealing to 0 over the run;
     - ``warmup_cosine``: linear warmup over 5% of the steps, then cosine to 0
       (:func:`workbench.recipes.warmup_cosine_changes`);
     - ``one_cycle``: ``OneCycleLR`` with defaults (30% rising from lr/25);
-    - ``dynamic``: constant schedule + :class:`DynamicLR` on ``val_loss`` after every
-      evaluation, with its defaults unless ``dynamic`` (DynamicLR arguments) says otherwise;
-    - any other name of :data:`~workbench.train.schedules.SCHEDULES`: ``{"schedule": name}``.
+    - ``dynamic``: the ``"dynamic"`` schedule (:class:`DynamicLRScheduler` on
+      ``val_loss`` after every evaluation; the rule of :class:`DynamicLR`), with its
+      defaults unless ``dynamic`` (its arguments) says otherwise;
+    - any other name of :data:`~workbench.train.schedules.SCHEDULES`: that schedule with
+      its default arguments.
 
     Raises:
         ValueError: an unknown name (lists the valid ones).
     """
     from workbench.experiment import Variant
-    from workbench.recipes import SCHEDULE_VARIANTS
+    from workbench.recipes import SCHEDULE_VARIANTS, schedule_changes
 
-    valid = [*SCHEDULES, "dynamic"]
+    valid = list(SCHEDULES)
     unknown = [s for s in schedules if s not in valid]
     if unknown:
         raise ValueError(f"unknown schedules {unknown}; valid: {valid}")
     out = []
     for s in schedules:
         if s == "dynamic":
-            out.append(Variant("dynamic", config={"schedule": "constant"},
-                               techniques=_dynamic_factory(**dict(dynamic or {}))))
+            out.append(Variant("dynamic", config=schedule_changes("dynamic") | {
+                "schedule_kwargs": dict(dynamic or {})}))
         elif s in WARMUP_SCHEDULES and s not in SCHEDULE_VARIANTS:
             raise ValueError(f"schedule {s!r} needs warmup steps; use 'warmup_cosine'")
         else:
-            out.append(Variant(s, config=SCHEDULE_VARIANTS.get(s, {"schedule": s})))
+            out.append(Variant(s, config=SCHEDULE_VARIANTS.get(s, schedule_changes(s))))
     return out
 
 

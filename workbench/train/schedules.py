@@ -9,9 +9,9 @@ Conventions used in every formula:
 
 - ``t`` is the number of ``scheduler.step()`` calls made so far, so ``lr_t`` is the rate
   used by the ``(t+1)``-th optimizer step. Step the scheduler once per *effective*
-  (optimizer) step, right after ``optimizer.step()``; the exception is ``"plateau"``,
-  which is stepped with a metric (``scheduler.step(val_loss)``) after each evaluation
-  (see :func:`is_metric_scheduler`).
+  (optimizer) step, right after ``optimizer.step()``; the exceptions are ``"plateau"``
+  and ``"dynamic"``, which are stepped with a metric (``scheduler.step(val_loss)``) after
+  each evaluation (see :func:`is_metric_scheduler`).
 - ``T`` is ``total_steps`` (the number of optimizer steps of the run), ``W`` is
   ``warmup_steps``, ``base_lr`` is each parameter group's learning rate when the
   scheduler is built (schedules act on every group in proportion, so discriminative
@@ -55,11 +55,15 @@ from torch.optim.lr_scheduler import (
     StepLR,
 )
 
+from workbench.train.dynamic_lr import DynamicLRScheduler
+
 __all__ = [
+    "METRIC_SCHEDULES",
     "SCHEDULES",
     "WARMUP_SCHEDULES",
     "build_constant",
     "build_cosine",
+    "build_dynamic",
     "build_one_cycle",
     "build_plateau",
     "build_polynomial",
@@ -386,6 +390,29 @@ def build_plateau(optimizer: Optimizer, total_steps: int, *, mode: str = "min",
     )
 
 
+def build_dynamic(optimizer: Optimizer, total_steps: int, *, monitor: str = "val_loss",
+                  mode: str | None = None, patience: int = 2, increase_factor: float = 1.25,
+                  plateau_patience: int = 2, decrease_factor: float = 0.5, threshold: float = 1e-4,
+                  threshold_mode: str = "rel", min_lr: float | None = None,
+                  max_lr: float | None = None) -> DynamicLRScheduler:
+    """Dynamic learning rate, :class:`~workbench.train.dynamic_lr.DynamicLRScheduler`;
+    stepped with a metric after each evaluation (``total_steps`` is unused).
+
+    Per check (one ``scheduler.step(x)``, ``x`` the value of ``monitor``): ``x`` improved
+    if it beats the previous check (``"min"``, relative: ``x < prev * (1 - threshold)``);
+    after ``patience`` consecutive improvements ``lr <- min(lr * increase_factor,
+    max_lr)``; after ``plateau_patience`` checks without a new best ``lr <- max(lr *
+    decrease_factor, min_lr)``; both counters restart after a change. Every group's rate
+    is ``lr_0(group) * lr / lr_0``. Defaults: ``monitor="val_loss"`` (mode ``"min"``),
+    ``patience=2``, ``increase_factor=1.25``, ``plateau_patience=2``,
+    ``decrease_factor=0.5``, ``min_lr = lr_0 / 100``, ``max_lr = 10 * lr_0``.
+    """
+    return DynamicLRScheduler(optimizer, monitor=monitor, mode=mode, patience=patience,
+                              increase_factor=increase_factor, plateau_patience=plateau_patience,
+                              decrease_factor=decrease_factor, threshold=threshold,
+                              threshold_mode=threshold_mode, min_lr=min_lr, max_lr=max_lr)
+
+
 #: Schedule name -> builder ``(optimizer, total_steps, **kwargs) -> scheduler``; each
 #: builder's docstring gives the formula. ``tuple(SCHEDULES)`` lists the names.
 SCHEDULES: dict[str, Callable[..., LRScheduler]] = {
@@ -398,7 +425,11 @@ SCHEDULES: dict[str, Callable[..., LRScheduler]] = {
     "sgdr": build_sgdr,
     "one_cycle": build_one_cycle,
     "plateau": build_plateau,
+    "dynamic": build_dynamic,
 }
+
+#: Schedules stepped with a metric after each evaluation (see :func:`is_metric_scheduler`).
+METRIC_SCHEDULES = ("plateau", "dynamic")
 
 #: Schedules that take ``warmup_steps`` (>= 1); every other schedule needs ``warmup_steps=0``.
 WARMUP_SCHEDULES = ("warmup", "warmup_cosine")
@@ -451,7 +482,7 @@ def build_scheduler(name: str, optimizer: Optimizer, total_steps: int, warmup_st
 
     Args:
         name: one of :data:`SCHEDULES`: ``constant, step, cosine, warmup, warmup_cosine,
-            polynomial, sgdr, one_cycle, plateau``.
+            polynomial, sgdr, one_cycle, plateau, dynamic``.
         optimizer: a ``torch.optim.Optimizer``; its groups' current ``lr`` are the base
             (for ``one_cycle``: peak) rates.
         total_steps: ``T``, optimizer steps in the run, an integer >= 1.
@@ -462,7 +493,8 @@ def build_scheduler(name: str, optimizer: Optimizer, total_steps: int, warmup_st
 
     Returns:
         a ``torch.optim.lr_scheduler.LRScheduler`` (``ReduceLROnPlateau`` for
-        ``"plateau"``; step it with a metric, see :func:`is_metric_scheduler`).
+        ``"plateau"`` and a subclass of it for ``"dynamic"``; step those with a metric, see
+        :func:`is_metric_scheduler`).
 
     Raises:
         ValueError: for an unknown name (listing the valid ones), an unknown keyword
@@ -502,9 +534,10 @@ def validate_schedule(name: str, total_steps: int | None = None, warmup_steps: i
 
 
 def is_metric_scheduler(scheduler: Any) -> bool:
-    """True if ``scheduler`` must be stepped with a metric (``ReduceLROnPlateau``:
-    ``scheduler.step(val_loss)`` after an evaluation), False for per-step schedulers
-    (``scheduler.step()`` after each optimizer step) and for None."""
+    """True if ``scheduler`` must be stepped with a metric (``ReduceLROnPlateau`` and
+    :class:`~workbench.train.dynamic_lr.DynamicLRScheduler`: ``scheduler.step(val_loss)``
+    after an evaluation), False for per-step schedulers (``scheduler.step()`` after each
+    optimizer step) and for None."""
     return isinstance(scheduler, ReduceLROnPlateau)
 
 
@@ -531,7 +564,7 @@ def lr_at_steps(name: str, base_lr: float, total_steps: int, steps: Iterable[int
         name, total_steps, warmup_steps, **kwargs: as for :func:`build_scheduler`.
         base_lr: the optimizer's learning rate, > 0.
         steps: step indices ``t >= 0``, any order; for ``one_cycle`` ``t <= total_steps``.
-        metrics: ``"plateau"`` only: the metric passed at each call, ``metrics[t - 1]``
+        metrics: ``"plateau"`` and ``"dynamic"`` only: the metric passed at each call, ``metrics[t - 1]``
             for the call that produces ``lr_t`` (needs ``len(metrics) >= max(steps)``).
             None: a constant metric (never improves), which shows the fastest decay.
 
@@ -546,8 +579,8 @@ def lr_at_steps(name: str, base_lr: float, total_steps: int, steps: Iterable[int
     steps = list(steps)
     for t in steps:
         _int(name, "steps[i]", t, 0, total_steps if name == "one_cycle" else None)
-    if metrics is not None and name != "plateau":
-        raise ValueError(f"{_where(name)}: metrics apply only to 'plateau'")
+    if metrics is not None and name not in METRIC_SCHEDULES:
+        raise ValueError(f"{_where(name)}: metrics apply only to {list(METRIC_SCHEDULES)}")
     opt = _dummy_optimizer(base_lr)
     sched = build_scheduler(name, opt, total_steps, warmup_steps, **kwargs)
     last = max(steps, default=-1)

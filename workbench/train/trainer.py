@@ -524,7 +524,18 @@ class Trainer:
         st.metrics.update(metrics)
         self.tracker.log(self._base_row() | metrics | self._train_stats())
         if self.scheduler is not None and is_metric_scheduler(self.scheduler):
-            self.scheduler.step(metrics.get(cfg.monitor, metrics.get("val_loss")))
+            # a scheduler that names its metric ("dynamic": val_loss) gets that one;
+            # ReduceLROnPlateau gets the config's monitor
+            name = getattr(self.scheduler, "monitor", None) or cfg.monitor
+            if name not in metrics and name == cfg.monitor:
+                name = "val_loss"
+            if name not in metrics:
+                raise ValueError(f"Trainer: the {type(self.scheduler).__name__} scheduler is stepped with "
+                                 f"{name!r}, which the evaluation does not report; it reports {sorted(metrics)}")
+            before = st.lr
+            self.scheduler.step(metrics[name])
+            if st.lr != before:  # counted in the metric rows, as DynamicLR counts its changes
+                st.count("lr_increases" if st.lr > before else "lr_decreases")
         self._early_stopping(metrics)
         self._fire(Event.EVAL_END)
         if running:
