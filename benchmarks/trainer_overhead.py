@@ -16,7 +16,11 @@ mean of the plain epochs just before and just after it, which cancels a slow dri
 machine speed (on a shared VM, the same plain epoch varies by +-15% over seconds);
 the median over all epochs and repeats is the figure (target: <= 1.05).
 
+Metrics on means the Trainer's defaults: a training row every ``log_every_steps`` (50)
+optimizer steps, written to CSV and JSONL; ``--log-every-steps N`` measures another cadence.
+
     python benchmarks/trainer_overhead.py [--quick] [--threads N] [--datasets digits subj]
+                                          [--log-every-steps N]
 
 Last line of stdout: one JSON object with the key figures.
 """
@@ -92,7 +96,8 @@ class Interleave(Technique):
         self.mark = time.perf_counter()
 
 
-def run_pair(case: dict, splits, epochs: int, seed: int) -> tuple[list[float], list[float]]:
+def run_pair(case: dict, splits, epochs: int, seed: int, log_every_steps: int | None = None
+             ) -> tuple[list[float], list[float]]:
     """One repeat: ``epochs`` Trainer epochs interleaved with ``epochs + 1`` plain epochs
     (one plain epoch before the first Trainer epoch, so every Trainer epoch has a plain
     neighbour on both sides). Returns (trainer seconds per epoch, plain seconds per epoch)."""
@@ -103,8 +108,9 @@ def run_pair(case: dict, splits, epochs: int, seed: int) -> tuple[list[float], l
     plain = PlainLoop(model_p, splits.train, splits.task.collator(), case["batch_size"], case["lr"], seed)
     first_plain = plain.run_epoch()
     with tempfile.TemporaryDirectory() as tmp:
+        logging = {} if log_every_steps is None else {"log_every_steps": log_every_steps}
         cfg = TrainingConfig(optimizer="adam", lr=case["lr"], batch_size=case["batch_size"], epochs=epochs,
-                             seed=seed, progress_bar=False, eval_every_epochs=None, metrics_dir=tmp)
+                             seed=seed, progress_bar=False, eval_every_epochs=None, metrics_dir=tmp, **logging)
         inter = Interleave(plain)
         trainer = Trainer(model_t, cfg, splits.train, task=splits.task, techniques=[inter])
         inter.mark = time.perf_counter()
@@ -118,10 +124,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads (default 1: the steadiest timings on a shared 2-core machine)")
     ap.add_argument("--datasets", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--log-every-steps", type=int, default=None,
+                    help=f"the Trainer's training-row cadence (default: the config default, "
+                         f"{TrainingConfig.log_every_steps})")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    repeats = 2 if args.quick else 3
-    epochs = {"digits": 8 if args.quick else 20, "subj": 2 if args.quick else 4}
+    log_every = args.log_every_steps or TrainingConfig.log_every_steps
+    # per data set: (repeats, epochs per repeat); a digits epoch is ~0.1 s, a SUBJ epoch ~16 s
+    plan = {"digits": (2, 8) if args.quick else (5, 20), "subj": (2, 2) if args.quick else (3, 5)}
     results = []
     print(f"{'dataset':8} {'model':8} {'repeat':>6} {'epochs':>6} {'plain s/epoch':>14} {'trainer s/epoch':>16} "
           f"{'ratio (median)':>15}")
@@ -129,8 +139,9 @@ def main() -> None:
         case = CASES[name]
         splits = load_dataset(name)
         ratios, plain_all, trainer_all = [], [], []
+        repeats, epochs = plan[name]
         for r in range(repeats):
-            tr, pl = run_pair(case, splits, epochs[name], seed=r)
+            tr, pl = run_pair(case, splits, epochs, seed=r, log_every_steps=log_every)
             rr = [t / ((pl[k] + pl[k + 1]) / 2) for k, t in enumerate(tr)]
             ratios += rr
             plain_all += pl
@@ -139,7 +150,8 @@ def main() -> None:
                   f"{statistics.median(tr):>16.4f} {statistics.median(rr):>15.3f}", flush=True)
         q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios), statistics.median(ratios),
                                                                            max(ratios)]
-        results.append({"dataset": name, "model": case["model"], "repeats": repeats, "epochs": epochs[name],
+        results.append({"dataset": name, "model": case["model"], "repeats": repeats, "epochs": epochs,
+                        "log_every_steps": log_every,
                         "n_epoch_ratios": len(ratios),
                         "plain_s_per_epoch_median": statistics.median(plain_all),
                         "trainer_s_per_epoch_median": statistics.median(trainer_all),

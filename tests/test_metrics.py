@@ -1,6 +1,7 @@
 import csv
 import json
 import math
+import time
 
 import pytest
 
@@ -124,3 +125,51 @@ def test_trainer_releases_metric_files_after_fit(tmp_path):
     tr.fit()
     assert tr.tracker._files == {}
     assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def _lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_rows_reach_the_files_in_batches_and_all_at_flush(tmp_path, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    tr = MetricsTracker(tmp_path, write_interval_s=1.0)
+    tr.log({"effective_step": 1, "train_loss": 1.0})
+    tr.log({"effective_step": 2, "train_loss": 0.9})  # row 1 complete: the first write is at once
+    assert len(_lines(tmp_path / "metrics.jsonl")) == 1
+    clock[0] += 0.5
+    tr.log({"effective_step": 3, "train_loss": 0.8})  # row 2 complete, 0.5 s after the last write
+    tr.log({"effective_step": 4, "train_loss": 0.7})  # row 3 complete
+    assert len(_lines(tmp_path / "metrics.jsonl")) == 1 and len(tr.rows) == 3  # in memory at once
+    clock[0] += 0.6  # 1.1 s since the last write: rows 2-4 (4 completes now) are written together
+    tr.log({"effective_step": 5, "train_loss": 0.6})
+    assert [json.loads(x)["effective_step"] for x in _lines(tmp_path / "metrics.jsonl")] == [1, 2, 3, 4]
+    with open(tmp_path / "metrics.csv") as f:
+        assert [r["effective_step"] for r in csv.DictReader(f)] == ["1", "2", "3", "4"]
+    tr.flush()  # the pending row too, whatever the clock says
+    assert len(_lines(tmp_path / "metrics.jsonl")) == 5
+    with open(tmp_path / "metrics.csv") as f:
+        assert [r["train_loss"] for r in csv.DictReader(f)] == ["1.0", "0.9", "0.8", "0.7", "0.6"]
+
+
+def test_write_interval_zero_writes_each_row_and_bad_values_are_refused(tmp_path):
+    tr = MetricsTracker(tmp_path, write_interval_s=0)
+    for es in (1, 2, 3):
+        tr.log({"effective_step": es, "train_loss": 1.0})
+        assert len(_lines(tmp_path / "metrics.jsonl")) == es - 1  # every complete row is on disk
+    for bad in (-1.0, float("nan"), "1", True):
+        with pytest.raises(ValueError, match="write_interval_s must be a number >= 0"):
+            MetricsTracker(tmp_path, write_interval_s=bad)
+
+
+def test_a_checkpoint_writes_the_complete_rows(tmp_path):
+    data, task = tiny_data(n=64)
+    cfg = TrainingConfig(batch_size=8, epochs=1, progress_bar=False, log_every_steps=1,
+                         metrics_dir=str(tmp_path / "m"))
+    t = Trainer(tiny_model(), cfg, data, task=task)
+    t.fit()
+    t.tracker.log({"effective_step": 99, "train_loss": 0.1})
+    t.save_checkpoint(tmp_path / "c.pt")  # the tracker's state is flushed into the checkpoint
+    rows = [json.loads(x) for x in _lines(tmp_path / "m" / "metrics.jsonl")]
+    assert [r["effective_step"] for r in rows] == list(range(1, 9)) + [99]

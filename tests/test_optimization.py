@@ -53,9 +53,12 @@ def test_schedule_figure_draws_the_torch_schedule(name):
     trace = fig.data[0]
     warmup, kwargs = O.schedule_settings(name, 0.01, 60, warmup_fraction=0.1, min_lr_fraction=0.1)
     last = 59 if name == "one_cycle" else 60
-    want = lr_at_steps(name, 0.01, 60, range(last + 1), warmup_steps=warmup, **kwargs)
+    want = lr_at_steps(name, 0.01, 60, range(last + 1), warmup_steps=warmup,
+                       metrics=O._demo_metrics(name, 60), **kwargs)
     assert list(trace.x) == list(range(last + 1))
     assert np.allclose(trace.y, want)
+    if name == "dynamic":  # the scripted loss falls, then stays flat: the rate rises, then falls
+        assert max(trace.y) > 0.01 and trace.y[-1] < 0.01
     assert name in fig.layout.title.text
 
 

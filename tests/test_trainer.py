@@ -353,10 +353,16 @@ class _RecordBatches(Technique):
         self.rows.append((self._feeds, *self._pending))
 
 
-@pytest.mark.parametrize("accum", [1, 3])
-def test_logged_train_loss_and_accuracy_are_the_means_over_the_logged_window(accum):
+@pytest.mark.parametrize("accum, keep", [(1, None), (3, None), (3, 20)])
+def test_logged_train_loss_and_accuracy_are_the_means_over_the_logged_window(accum, keep, monkeypatch):
     """Each row's train_loss / train_accuracy is the mean per-example loss / accuracy over
-    exactly the micro-batches since the previous row (recomputed here from the batches)."""
+    exactly the micro-batches since the previous row (recomputed here from the batches),
+    also when the kept training logits are scored before the row (``keep``: at most 20
+    values kept, so every batch of 8 x 3 logits is scored at once)."""
+    import workbench.train.trainer as trainer_module
+
+    if keep is not None:
+        monkeypatch.setattr(trainer_module, "_ACC_MAX_NUMEL", keep)
     data, task = tiny_data(n=100)
     rec = _RecordBatches()
     cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False,
@@ -513,7 +519,8 @@ def test_per_example_losses_are_computed_on_demand_and_both_loss_paths_agree():
 
     def train(techniques):
         model = tiny_model(dropout=0.0)
-        cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False)
+        cfg = TrainingConfig(optimizer="sgd", lr=0.1, batch_size=8, epochs=2, seed=0, progress_bar=False,
+                             log_every_steps=4)
         s = Trainer(model, cfg, data, task=task, techniques=techniques).fit()
         return model, s
 

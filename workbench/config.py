@@ -133,7 +133,10 @@ class TrainingConfig:
     checkpoint_every_epochs: int | None = None
     keep_checkpoints: int = 2
     metrics_dir: str | None = None
-    log_every_steps: int = 10
+    # a training row (loss and accuracy since the last row) every N optimizer steps; 50 is
+    # PyTorch Lightning's default (every 10 cost ~1% more on 2 ms steps); an evaluation row
+    # also carries the training statistics since the last row
+    log_every_steps: int = 50
     progress_bar: bool = True
 
     def __post_init__(self) -> None:

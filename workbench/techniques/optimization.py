@@ -189,11 +189,18 @@ def _curve(schedule: str, lr: float, total_steps: int, **knobs: Any) -> tuple[li
     warmup, kwargs = schedule_settings(schedule, lr, total_steps, **knobs)
     last = total_steps - 1 if schedule == "one_cycle" else total_steps
     steps = list(range(last + 1))
-    metrics = None
-    if schedule == "dynamic":  # a scripted validation loss: falls for 30% of the checks, then flat
-        fall = max(1, round(0.3 * total_steps))
-        metrics = [1.0 / (1 + min(t, fall)) for t in range(total_steps)]
-    return steps, lr_at_steps(schedule, lr, total_steps, steps, warmup_steps=warmup, metrics=metrics, **kwargs)
+    return steps, lr_at_steps(schedule, lr, total_steps, steps, warmup_steps=warmup,
+                              metrics=_demo_metrics(schedule, total_steps), **kwargs)
+
+
+def _demo_metrics(schedule: str, total_steps: int) -> list[float] | None:
+    """The metric a curve of a metric-stepped schedule is drawn with: None (a metric that
+    never improves) for ``plateau``; for ``dynamic`` a validation loss that falls over the
+    first 30% of the checks, then stays flat."""
+    if schedule != "dynamic":
+        return None
+    fall = max(1, round(0.3 * total_steps))
+    return [1.0 / (1 + min(t, fall)) for t in range(total_steps)]
 
 
 def schedule_figure(schedule: str = "warmup_cosine", lr: float = 1e-3, total_steps: int = 1000,

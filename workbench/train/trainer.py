@@ -127,6 +127,7 @@ class Trainer:
         self._mark: float | None = None
         self._resumed = False
         self._best_weights: dict[str, torch.Tensor] | None = None
+        self._acc_max_numel = _ACC_MAX_NUMEL
         self._reset_running()
         self.last_checkpoint: Path | None = None
         if check_data:
@@ -224,6 +225,9 @@ class Trainer:
 
     def _setup_compile(self) -> None:
         cfg = self.config
+        # CUDA graphs ("reduce-overhead") reuse their output buffers on the next call:
+        # kept logits would be overwritten, so they are scored at every step there
+        self._acc_max_numel = 0 if cfg.compile and cfg.compile_mode == "reduce-overhead" else _ACC_MAX_NUMEL
         if cfg.compile and not self._compiled:
             try:
                 self._forward_model = torch.compile(self.model, mode=cfg.compile_mode,
@@ -254,16 +258,22 @@ class Trainer:
         self._run_count = 0
         self._acc_loss_sum = 0.0
         self._acc_correct: int | None = None
-        self._acc_preds: list[torch.Tensor] = []
+        self._acc_logits: list[torch.Tensor] = []
         self._acc_targets: list[torch.Tensor] = []
+        self._acc_numel = 0
 
     def _fold_correct(self) -> None:
-        """Add the kept predictions' correct count to the running total (one sync)."""
-        if self._acc_preds:
-            c = int((torch.cat(self._acc_preds) == torch.cat(self._acc_targets)).sum())
+        """Add the kept logits' correct count to the running total: one argmax over all of
+        them and one host sync (an argmax per step cost ~40 us, 2-3% of a small model's
+        step, against ~1 us for keeping a detached view)."""
+        if self._acc_logits:
+            logits = self._acc_logits[0] if len(self._acc_logits) == 1 else torch.cat(self._acc_logits)
+            targets = self._acc_targets[0] if len(self._acc_targets) == 1 else torch.cat(self._acc_targets)
+            c = int((logits.argmax(dim=1) == targets).sum())
             self._acc_correct = (self._acc_correct or 0) + c
-            self._acc_preds.clear()
+            self._acc_logits.clear()
             self._acc_targets.clear()
+            self._acc_numel = 0
 
     # ------------------------------------------------------------------ main loop
     def fit(self) -> State:
@@ -415,10 +425,12 @@ class Trainer:
         else:
             self._acc_loss_sum += float(st.per_example_loss.detach().float().sum())
         if not targets.is_floating_point() and outputs.dim() == 2 and outputs.shape[1] > 1:
-            # predicted classes are kept; compared with the targets once per metric row
-            self._acc_preds.append(outputs.detach().argmax(dim=1))
+            # the logits are kept (detached) and scored once per metric row, or once they
+            # hold 2^20 values (4 MiB of float32), whichever comes first
+            self._acc_logits.append(outputs.detach())
             self._acc_targets.append(targets)
-            if len(self._acc_preds) >= 64:
+            self._acc_numel += outputs.numel()
+            if self._acc_numel >= self._acc_max_numel:
                 self._fold_correct()
         self._run_count += bsz
         if st.skip_backward:
@@ -730,6 +742,8 @@ def _nan(x: Any) -> bool:
 
 
 _NULL_CONTEXT = nullcontext()
+#: training logits kept for the running accuracy before they are scored (4 MiB of float32)
+_ACC_MAX_NUMEL = 1 << 20
 _CPU = torch.device("cpu")  # reusable: entering it does nothing
 
 
