@@ -54,9 +54,6 @@ from workbench.train.dynamic_lr import (
     DynamicLRPolicy,
     DynamicLRScheduler,
     _bounds,
-    _choice,
-    _int,
-    _num,
     _policy_args,
     dynamic_lr_trace,
 )
@@ -70,6 +67,9 @@ from workbench.train.schedules import (
     is_constant_scheduler,
     lr_at_steps,
 )
+from workbench.validation import check_choice as _choice
+from workbench.validation import check_int as _int
+from workbench.validation import check_number as _num
 
 __all__ = [
     "BENCHMARK_SCHEDULES",

@@ -20,44 +20,18 @@ step, with torch's ``ReduceLROnPlateau`` test for what counts as an improvement.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from workbench.validation import check_choice as _choice
+from workbench.validation import check_int as _int
+from workbench.validation import check_number as _num
+
 __all__ = ["DynamicLRPolicy", "DynamicLRScheduler", "dynamic_lr_trace"]
-
-
-# --------------------------------------------------------------------------- checks
-
-def _num(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, hi_open: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok and lo is not None:
-        ok = value > lo if lo_open else value >= lo
-    if ok and hi is not None:
-        ok = value < hi if hi_open else value <= hi
-    if not ok:
-        left = ("(" if lo_open or lo is None else "[") + ("-inf" if lo is None else f"{lo:g}")
-        right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open or hi is None else "]")
-        raise ValueError(f"{name} must be a finite number in {left}, {right}; got {value!r}")
-    return float(value)
-
-
-def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-            hi is not None and value > hi):
-        rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {rng}; got {value!r}")
-    return int(value)
-
-
-def _choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
-    return value
 
 
 # --------------------------------------------------------------------------- the rule

@@ -35,7 +35,6 @@ Warm Restarts" (cosine annealing and warm restarts); Smith & Topin 2019,
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -56,6 +55,7 @@ from torch.optim.lr_scheduler import (
 )
 
 from workbench.train.dynamic_lr import DynamicLRScheduler
+from workbench.validation import check_bool, check_choice, check_int, check_number
 
 __all__ = [
     "METRIC_SCHEDULES",
@@ -86,41 +86,29 @@ def _where(schedule: str) -> str:
     return f"schedule {schedule!r}"
 
 
+def _prefixed(schedule: str, check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)`` with the schedule's name in front of its error message."""
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise ValueError(f"{_where(schedule)}: {exc}") from None
+
+
 def _int(schedule: str, name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-            hi is not None and value > hi):
-        rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{_where(schedule)}: {name} must be an integer {rng}; got {value!r}")
-    return int(value)
+    return _prefixed(schedule, check_int, name, value, lo, hi)
 
 
 def _float(schedule: str, name: str, value: Any, lo: float | None = None,
            hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
-          and math.isfinite(value))
-    if ok and lo is not None:
-        ok = value > lo if lo_open else value >= lo
-    if ok and hi is not None:
-        ok = value < hi if hi_open else value <= hi
-    if not ok:
-        left = ("(" if lo_open or lo is None else "[") + ("-inf" if lo is None else f"{lo:g}")
-        right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open or hi is None else "]")
-        raise ValueError(
-            f"{_where(schedule)}: {name} must be a finite number in {left}, {right}; got {value!r}"
-        )
-    return float(value)
+    return _prefixed(schedule, check_number, name, value, lo, hi, lo_open, hi_open)
 
 
 def _choice(schedule: str, name: str, value: Any, choices: Sequence[Any]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{_where(schedule)}: {name} must be one of {list(choices)}; got {value!r}")
-    return value
+    return _prefixed(schedule, check_choice, name, value, choices)
 
 
 def _bool(schedule: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{_where(schedule)}: {name} must be True or False; got {value!r}")
-    return value
+    return _prefixed(schedule, check_bool, name, value)
 
 
 def _min_lr(schedule: str, min_lr: Any, optimizer: Optimizer) -> float:
