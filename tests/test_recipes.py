@@ -175,6 +175,11 @@ def test_the_baseline_variant_is_each_recipe_as_it_is():
     assert exp._config("subj", const, 0).schedule == "constant"
     assert exp._config("digits", dyn, 0).schedule == "dynamic"
     assert exp._config("subj", const, 0).schedule_kwargs == {}
+    text = exp.describe()  # the plan printed before the runs names each baseline's schedule
+    c = baseline_recipe("digits", smoke=True).config
+    assert f"baseline on digits: {c.optimizer} lr={c.lr:g}, batch {c.batch_size}, {c.epochs} epochs, " \
+           f"schedule constant" in text
+    assert "schedule dynamic" in text.split("baseline on subj:")[1]
 
 
 def test_schedule_comparison_smoke_run_on_digits():

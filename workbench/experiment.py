@@ -219,11 +219,17 @@ class Experiment:
         return base.replace(seed=seed, **changes)
 
     def describe(self) -> str:
-        """The plan, target included, as printed before the runs."""
+        """The plan, target included, as printed before the runs: per data set the target
+        and the baseline's optimizer, rate, batch size, epochs and schedule."""
         lines = [f"Experiment {self.name!r}: {len(self.data)} data set(s) x {len(self.variants)} variants "
                  f"x {len(self.seeds)} seeds; baseline {self.baseline!r}"]
+        base = next(v for v in self.variants if v.name == self.baseline)
         for d, t in self.targets.items():
             lines.append(f"  target on {d}: {t.describe()} (fixed before the runs)")
+            c = self._config(d, base, self.seeds[0])
+            kwargs = f" {c.schedule_kwargs}" if c.schedule_kwargs else ""
+            lines.append(f"  baseline on {d}: {c.optimizer} lr={c.lr:g}, batch {c.batch_size}, "
+                         f"{c.epochs} epochs, schedule {c.schedule}{kwargs}")
         return "\n".join(lines)
 
     def run(self) -> ExperimentResult:
