@@ -9,7 +9,7 @@ Weights & Biases) therefore commit once per logged optimizer step, never on micr
 Complete rows reach the files in batches: at most ``write_interval_s`` seconds (default
 1) after they complete, and all of them at :meth:`MetricsTracker.flush` (the Trainer
 flushes when ``fit`` ends, when it stops on a non-finite loss and when it writes a
-checkpoint). Writing every row as it completed cost 2-3% of a small model's training
+checkpoint). Writing every row as it completed cost about 2% of a small model's training
 time (two files' writes and flushes every 10 steps, from cold code paths), the same
 trade TensorBoard's ``SummaryWriter(flush_secs=...)`` makes.
 """
