@@ -393,7 +393,14 @@ def build_dynamic(optimizer: Optimizer, total_steps: int, *, monitor: str = "val
     decrease_factor, min_lr)``; both counters restart after a change. Every group's rate
     is ``lr_0(group) * lr / lr_0``. Defaults: ``monitor="val_loss"`` (mode ``"min"``),
     ``patience=2``, ``increase_factor=1.25``, ``plateau_patience=2``,
-    ``decrease_factor=0.5``, ``min_lr = lr_0 / 100``, ``max_lr = 10 * lr_0``.
+    ``decrease_factor=0.5``, ``min_lr = lr_0 / 100``, ``max_lr = 10 * lr_0``. Rates are
+    in the optimizer's units. The rule is a per-check variant of the "bold driver"
+    heuristic (Vogl et al. 1988; Battiti 1989), with torch's ``ReduceLROnPlateau`` test
+    for an improvement.
+
+    Raises:
+        ValueError: ``monitor`` not a ``"val_*"`` name, or any argument out of range (the
+            message names it and its valid range).
     """
     return DynamicLRScheduler(optimizer, monitor=monitor, mode=mode, patience=patience,
                               increase_factor=increase_factor, plateau_patience=plateau_patience,
