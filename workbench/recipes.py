@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from workbench.config import TaskSpec, TrainingConfig
+from workbench.data.steps import optimizer_steps_per_run
 from workbench.experiment import Experiment, ExperimentResult, Target, Variant
 
 
@@ -160,17 +161,10 @@ def train_baseline(dataset: str = "digits", lr: float | None = None, batch_size:
     return exp.run()
 
 
-def optimizer_steps(config: TrainingConfig, n_train: int) -> int:
-    """Optimizer steps a run of ``config`` takes on ``n_train`` examples (no early stop)."""
-    batches = n_train // config.batch_size if config.drop_last else -(-n_train // config.batch_size)
-    steps = -(-batches // config.grad_accum_steps) * config.epochs
-    return min(steps, config.max_steps) if config.max_steps else steps
-
-
 def warmup_cosine_changes(config: TrainingConfig, splits: Any, warmup_fraction: float = 0.05) -> dict[str, Any]:
     """Config changes for linear warmup over ``warmup_fraction`` of the run, then cosine
     decay to zero (Goyal et al. 2017 warmup; Loshchilov & Hutter 2017 cosine)."""
-    total = optimizer_steps(config, len(splits.train))
+    total = optimizer_steps_per_run(config, len(splits.train))
     return {"schedule": "warmup_cosine", "schedule_kwargs": {},
             "warmup_steps": max(1, min(total - 1, round(warmup_fraction * total)))}
 

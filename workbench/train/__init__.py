@@ -2,9 +2,10 @@
 
 from workbench.train.checkpoint import CheckpointError
 from workbench.train.events import Event, Technique
+from workbench.train.inference import eval_mode, inference_batches
 from workbench.train.metrics import MetricsTracker
 from workbench.train.state import State
-from workbench.train.trainer import NonFiniteLossError, Trainer, eval_mode, seed_everything
+from workbench.train.trainer import NonFiniteLossError, Trainer, seed_everything
 
 __all__ = [
     "CheckpointError",
@@ -15,5 +16,6 @@ __all__ = [
     "Technique",
     "Trainer",
     "eval_mode",
+    "inference_batches",
     "seed_everything",
 ]

@@ -5,17 +5,21 @@ A technique is an object with ``on_<event>(state)`` handlers for the events it n
 Composer's algorithms and fastai's callbacks). It changes training only through
 :class:`~workbench.train.state.State`.
 
-Order between techniques (Composer's rule): handlers of the "opening" events
-(:data:`FORWARD_ORDER`: ``fit_start``, ``epoch_start``, ``batch_start``,
+Order between techniques (our own rule, a stricter form of Composer's): handlers of the
+"opening" events (:data:`FORWARD_ORDER`: ``fit_start``, ``epoch_start``, ``batch_start``,
 ``before_backward``) run first-to-last in the order the techniques were given; handlers of
-every other event ("after" and "end" events) run last-to-first, so the first technique
-wraps the others.
+every other event ("after" and "end" events) run last-to-first. Composer reverses only its
+``after_*`` events and runs ``*_end`` events first-to-last; we reverse the ``*_end`` events
+too so that techniques nest like context managers: the first technique opens first and
+closes last, so its ``step_end`` / ``eval_end`` / ``epoch_end`` / ``fit_end`` handler sees
+what every inner technique did at that point (e.g. an outer stopper sees the learning rate
+an inner schedule set).
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Event(str, Enum):
@@ -61,17 +65,39 @@ class Technique:
     Subclasses define any of ``on_fit_start(state)``, ``on_epoch_start(state)``,
     ``on_batch_start(state)``, ``on_after_forward(state)``, ``on_before_backward(state)``,
     ``on_after_backward(state)``, ``on_step_end(state)``, ``on_batch_end(state)``,
-    ``on_eval_end(state)``, ``on_epoch_end(state)``, ``on_fit_end(state)``. Only defined
-    handlers are called. ``state_dict()`` must return plain Python values and tensors only
-    (checkpoints are loaded with ``weights_only=True``).
+    ``on_eval_end(state)``, ``on_epoch_end(state)``, ``on_fit_end(state)``, and declare
+    them in :attr:`events`: the loop calls a handler only for a declared event (like
+    Composer's ``match(event, state)``), and the contract test
+    (``tests/techniques/test_contract.py``) checks that the declared events and the
+    defined handlers are the same set. ``state_dict()`` must return plain Python values
+    and tensors only (checkpoints are loaded with ``weights_only=True``).
+
+    A technique that drives a sampler exposes it as ``.sampler`` (pass it to the
+    Trainer's ``sampler=``). Each family lists its techniques in ``TECHNIQUES``
+    (``workbench/techniques/<family>/__init__.py``); :meth:`default` builds an instance
+    with default settings for a data set, for the contract test and the docs.
     """
 
     #: name under which the technique's state is stored in a checkpoint
     name: str = ""
+    #: the events this technique handles (None: every event it defines a handler for)
+    events: ClassVar[frozenset[Event] | None] = None
 
     def __init__(self) -> None:
         if not self.name:
             self.name = type(self).__name__
+
+    @classmethod
+    def default(cls, splits: Any, **overrides: Any) -> Technique:
+        """An instance with default settings for ``splits`` (a
+        :class:`~workbench.data.datasets.DataSplits`: ``train``, ``val``, ``task``,
+        ``vocab``); ``overrides`` replace constructor arguments (invalid ones raise the
+        constructor's ``ValueError``).
+
+        Raises:
+            NotImplementedError: the technique has no default factory.
+        """
+        raise NotImplementedError(f"{cls.__name__}.default(splits) is not defined")
 
     def state_dict(self) -> dict[str, Any]:
         """Technique state for a checkpoint (plain values and tensors)."""
@@ -81,8 +107,15 @@ class Technique:
         """Restore what :meth:`state_dict` returned."""
 
 
+def defined_events(technique: Technique | type[Technique]) -> frozenset[Event]:
+    """The events for which ``technique`` defines an ``on_<event>`` handler."""
+    return frozenset(e for e in Event if callable(getattr(technique, "on_" + e.value, None)))
+
+
 def handlers_for(techniques: list[Technique], event: Event) -> list:
-    """Bound ``on_<event>`` handlers of ``techniques`` in the documented order."""
+    """Bound ``on_<event>`` handlers of ``techniques`` in the documented order, for the
+    techniques that declare ``event`` (or declare nothing and define the handler)."""
     ordered = techniques if event in FORWARD_ORDER else list(reversed(techniques))
     attr = "on_" + event.value
-    return [getattr(t, attr) for t in ordered if callable(getattr(t, attr, None))]
+    return [getattr(t, attr) for t in ordered
+            if (t.events is None or event in t.events) and callable(getattr(t, attr, None))]

@@ -12,7 +12,7 @@ import math
 import random
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from workbench.config import TaskSpec, TrainingConfig
 from workbench.data.samplers import ResumableRandomSampler, SkipFirst
+from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.train import checkpoint as ckpt
 from workbench.train.events import Event, Technique, handlers_for
+from workbench.train.inference import eval_mode, inference_batches, to_device
 from workbench.train.metrics import MetricsTracker
 from workbench.train.optim import build_loss, build_optimizer
 from workbench.train.schedules import build_scheduler, is_constant_scheduler, is_metric_scheduler
@@ -166,7 +168,7 @@ class Trainer:
                         raise ValueError(f"Trainer: the training split has a single class "
                                          f"({int(targets[0])}); a classifier cannot learn from it")
         batch = self.collate_fn([self.train_data[i] for i in range(min(2, len(self.train_data)))])
-        batch = _to_device(batch, self.device)
+        batch = to_device(batch, self.device)
         try:
             with eval_mode(self.model), torch.inference_mode():
                 out = self.model(batch["inputs"])
@@ -183,8 +185,7 @@ class Trainer:
     @property
     def steps_per_epoch(self) -> int:
         """Effective (optimizer) steps in one full epoch."""
-        batches = self._batches_per_epoch()
-        return math.ceil(batches / self.config.grad_accum_steps)
+        return optimizer_steps_per_epoch(self._batches_per_epoch(), self.config.grad_accum_steps)
 
     @property
     def total_steps(self) -> int:
@@ -195,9 +196,7 @@ class Trainer:
     def _batches_per_epoch(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
-        n = len(self.sampler)
-        bs = self.config.batch_size
-        return n // bs if self.config.drop_last else math.ceil(n / bs)
+        return batches_per_epoch(len(self.sampler), self.config.batch_size, self.config.drop_last)
 
     def _make_loader(self, skip_batches: int = 0) -> DataLoader:
         cfg = self.config
@@ -355,7 +354,7 @@ class Trainer:
 
     def _train_batch(self, batch: dict[str, Any], last_in_epoch: bool) -> None:
         cfg, st = self.config, self.state
-        st.batch = _to_device(batch, self.device)
+        st.batch = to_device(batch, self.device)
         st.loss_weights, st.skip_backward, st.loss = None, False, None
         self._fire(Event.BATCH_START)
         batch = st.batch
@@ -579,43 +578,35 @@ class Trainer:
         return DataLoader(data, batch_size=bs, shuffle=False, collate_fn=self.collate_fn,
                           generator=torch.Generator().manual_seed(0))
 
-    @torch.inference_mode()
     def predict(self, data: Dataset, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Model outputs for every example of ``data``, in data-set order.
+        """Model outputs for every example of ``data``, in data-set order (eval mode, no
+        autograd; :func:`~workbench.train.inference.inference_batches`).
 
         Returns:
             ``(ids, outputs)``: long ``[N]`` and float ``[N, C]`` (on CPU).
         """
-        loader = self._eval_loader(data, batch_size)
         ids, outs = [], []
-        with eval_mode(self.model):
-            for batch in loader:
-                batch = _to_device(batch, self.device)
-                with self._autocast():
-                    out = self.model(batch["inputs"])
-                ids.append(batch["ids"].cpu())
-                outs.append(out.float().cpu())
+        for batch, out in inference_batches(self.model, self._eval_loader(data, batch_size),
+                                            device=self.device, autocast=self._autocast):
+            ids.append(batch["ids"].cpu())
+            outs.append(out.float().cpu())
         return torch.cat(ids), torch.cat(outs)
 
-    @torch.inference_mode()
     def evaluate(self, data: Dataset, prefix: str = "") -> dict[str, float]:
-        """Mean loss and (for classification) accuracy of the model on ``data``.
+        """Mean loss and (for classification) accuracy of the model on ``data`` (eval mode,
+        no autograd; :func:`~workbench.train.inference.inference_batches`).
 
         Returns ``{prefix + "loss": float, prefix + "accuracy": float}`` (accuracy in [0, 1]).
         """
-        loader = self._eval_loader(data)
         total, loss_sum, correct, classify = 0, 0.0, 0, False
-        with eval_mode(self.model):
-            for batch in loader:
-                batch = _to_device(batch, self.device)
-                with self._autocast():
-                    out = self.model(batch["inputs"])
-                t = batch["targets"]
-                loss_sum += float(self.loss_fn(out, t).sum())
-                if not t.is_floating_point() and out.dim() == 2 and out.shape[1] > 1:
-                    classify = True
-                    correct += int((out.argmax(dim=1) == t).sum())
-                total += int(t.shape[0])
+        for batch, out in inference_batches(self.model, self._eval_loader(data), device=self.device,
+                                            autocast=self._autocast):
+            t = batch["targets"]
+            loss_sum += float(self.loss_fn(out, t).sum())
+            if not t.is_floating_point() and out.dim() == 2 and out.shape[1] > 1:
+                classify = True
+                correct += int((out.argmax(dim=1) == t).sum())
+            total += int(t.shape[0])
         metrics = {prefix + "loss": loss_sum / max(total, 1)}
         if classify:
             metrics[prefix + "accuracy"] = correct / max(total, 1)
@@ -744,27 +735,6 @@ def _nan(x: Any) -> bool:
 _NULL_CONTEXT = nullcontext()
 #: training logits kept for the running accuracy before they are scored (4 MiB of float32)
 _ACC_MAX_NUMEL = 1 << 20
-_CPU = torch.device("cpu")  # reusable: entering it does nothing
-
-
-@contextmanager
-def eval_mode(model: torch.nn.Module):
-    """Context manager: ``model.eval()`` inside the block; afterwards every submodule gets
-    back its own mode (``model.train(was_training)`` would instead put all submodules in
-    the same mode, undoing, e.g., a normalization layer a technique keeps frozen)."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, mode in modes:
-            m.training = mode
-
-
-def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    if device == _CPU:
-        return batch
-    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 def _progress(iterable: Iterable[Any], enabled: bool, desc: str, total: int):

@@ -92,3 +92,6 @@ __all__ = [
     "summarize_runs",
     "variation_ratios",
 ]
+
+#: loop techniques of this family (Technique subclasses); see tests/techniques/test_contract.py
+TECHNIQUES: list = []

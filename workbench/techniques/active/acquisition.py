@@ -39,9 +39,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from workbench.train.trainer import eval_mode
+from workbench.train.inference import device_of, inference_batches, inference_loader, to_device
 
 __all__ = [
     "MC_STRATEGIES",
@@ -333,21 +333,6 @@ def has_dropout(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
 
 
-def _loader(data: Dataset, collate_fn: Callable, batch_size: int) -> DataLoader:
-    # shuffle=False and a private generator: scoring never consumes the global RNG
-    return DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate_fn,
-                      generator=torch.Generator().manual_seed(0))
-
-
-def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return x if device.type == "cpu" else x.to(device, non_blocking=True)
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    p = next(iter(model.parameters()), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def predict_probs(model: nn.Module, data: Dataset, collate_fn: Callable,
                   batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities of ``model`` (eval mode) for every example of ``data``.
@@ -357,13 +342,10 @@ def predict_probs(model: nn.Module, data: Dataset, collate_fn: Callable,
     Returns:
         ``(ids, probs)``: long ``[N]`` and float32 ``[N, C]`` on the CPU, in data-set order.
     """
-    device = _device_of(model)
     ids, out = [], []
-    with eval_mode(model), torch.inference_mode():
-        for batch in _loader(data, collate_fn, batch_size):
-            logits = model(_to(batch["inputs"], device))
-            ids.append(batch["ids"].cpu())
-            out.append(torch.softmax(logits.float(), dim=1).cpu())
+    for batch, logits in inference_batches(model, data, collate_fn, batch_size):
+        ids.append(batch["ids"].cpu())
+        out.append(torch.softmax(logits.float(), dim=1).cpu())
     return _cat(ids, torch.long), _cat(out, torch.float32)
 
 
@@ -392,7 +374,7 @@ def mc_dropout_probs(model: nn.Module, data: Dataset, collate_fn: Callable, samp
     if not has_dropout(model):
         raise ValueError(f"{type(model).__name__} has no dropout module with p > 0, so MC dropout "
                          f"passes would all be identical; build the model with dropout > 0")
-    device = _device_of(model)
+    device = device_of(model)
     modes = {m: m.training for m in model.modules()}
     model.eval()
     for m in model.modules():
@@ -404,8 +386,8 @@ def mc_dropout_probs(model: nn.Module, data: Dataset, collate_fn: Callable, samp
     try:
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(seed)
-            for batch in _loader(data, collate_fn, per_batch):
-                x = _to(batch["inputs"], device)
+            for batch in inference_loader(data, collate_fn, per_batch):
+                x = to_device(batch, device)["inputs"]
                 b = x.shape[0]
                 rep = x.repeat(samples, *([1] * (x.dim() - 1)))  # [T*B, ...], pass-major
                 logits = model(rep).float()
@@ -433,12 +415,10 @@ def pool_features(model: nn.Module, data: Dataset, collate_fn: Callable,
     if not callable(getattr(model, "encode", None)):
         raise ValueError(f"{type(model).__name__} has no encode(x) method; k-center greedy needs "
                          f"features (every workbench reference model has encode)")
-    device = _device_of(model)
     ids, out = [], []
-    with eval_mode(model), torch.inference_mode():
-        for batch in _loader(data, collate_fn, batch_size):
-            ids.append(batch["ids"].cpu())
-            out.append(model.encode(_to(batch["inputs"], device)).float().cpu())
+    for batch, feats in inference_batches(model, data, collate_fn, batch_size, forward=model.encode):
+        ids.append(batch["ids"].cpu())
+        out.append(feats.float().cpu())
     return _cat(ids, torch.long), _cat(out, torch.float32)
 
 

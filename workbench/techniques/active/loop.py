@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from workbench.config import TaskSpec, TrainingConfig
+from workbench.data.steps import epochs_for_steps
 from workbench.techniques.active.acquisition import (
     MC_STRATEGIES,
     STRATEGIES,
@@ -372,9 +373,7 @@ class ActiveLearner:
         drop_last = cfg.drop_last and n_labeled >= cfg.batch_size
         changes["drop_last"] = drop_last
         if cfg.max_steps is not None:
-            batches = n_labeled // cfg.batch_size if drop_last else math.ceil(n_labeled / cfg.batch_size)
-            per_epoch = max(1, math.ceil(batches / cfg.grad_accum_steps))
-            changes["epochs"] = min(100_000, max(1, math.ceil(cfg.max_steps / per_epoch)))
+            changes["epochs"] = epochs_for_steps(cfg.replace(drop_last=drop_last), n_labeled, cfg.max_steps)
         return cfg.replace(**changes)
 
     def _train(self) -> dict[str, Any]:

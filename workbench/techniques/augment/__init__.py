@@ -75,3 +75,6 @@ __all__ = [
     "random_deletion", "random_insertion", "random_swap", "recommended_config", "sample_sentences",
     "show_eda_preview", "subsample_train", "synonym_replacement",
 ]
+
+#: loop techniques of this family (Technique subclasses); see tests/techniques/test_contract.py
+TECHNIQUES: list = []
