@@ -2,9 +2,11 @@
 
 - :mod:`workbench.data.nltk_data`: :func:`find_corpus` / :func:`ensure_corpus` for NLTK corpora;
 - :mod:`workbench.data.text`: :func:`tokenize`, :class:`Vocabulary`;
-- :mod:`workbench.data.datasets`: :class:`ExampleDataset`, :class:`DataSplits` and the loaders
-  (:func:`load_digits`, :func:`load_subj`, :func:`load_mr`, :func:`load_pros_cons`,
-  :func:`load_text_file`, :func:`load_arrays`, :func:`load_dataset`);
+- :mod:`workbench.data.datasets`: the public entry point, :func:`load_dataset`, re-exporting
+  :mod:`workbench.data.splits` (:class:`ExampleDataset`, :class:`DataSplits`,
+  :class:`DataValidationError`, the split protocol), :mod:`workbench.data.corpora`
+  (:func:`load_digits`, :func:`load_subj`, :func:`load_mr`, :func:`load_pros_cons`) and
+  :mod:`workbench.data.user_data` (:func:`load_text_file`, :func:`load_arrays`);
 - :mod:`workbench.data.collate`: :class:`TextCollator`, :class:`VisionCollator`,
   :class:`TabularCollator`.
 """

@@ -1,0 +1,367 @@
+"""Your own data: :func:`load_text_file` (CSV / TSV / JSON lines) and :func:`load_arrays`
+(NumPy ``X``, ``y``). Both validate the input before any training and raise
+:class:`~workbench.data.splits.DataValidationError` naming the file (or argument), row and
+field; both split by the protocol of :mod:`workbench.data.splits`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.data.splits import (
+    DEFAULT_FRACTIONS,
+    DataSplits,
+    DataValidationError,
+    _array_splits,
+    _text_splits,
+)
+from workbench.data.text import tokenize
+
+__all__ = ["load_arrays", "load_text_file"]
+
+
+# ---------------------------------------------------------------------------------- text files
+_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def _read_rows(path: Path, fmt: str, text_column: str, label_column: str,
+               encoding: str) -> tuple[list[str], list[Any], list[str]]:
+    """Rows as (texts, raw labels, row descriptions for messages)."""
+    texts: list[str] = []
+    labels: list[Any] = []
+    where: list[str] = []
+
+    def take(text: Any, label: Any, desc: str, row: int) -> None:
+        if text is None or (isinstance(text, str) and not text.strip()):
+            raise DataValidationError(f"{path}: {desc} has empty text in column {text_column!r}",
+                                      source=str(path), row=row, field=text_column)
+        if isinstance(text, (dict, list)):
+            raise DataValidationError(f"{path}: {desc}: {text_column!r} must be a string; got {text!r:.60}",
+                                      source=str(path), row=row, field=text_column)
+        if label is None or (isinstance(label, str) and not label.strip()):
+            raise DataValidationError(f"{path}: {desc} has an empty label in column {label_column!r}",
+                                      source=str(path), row=row, field=label_column)
+        texts.append(str(text))
+        labels.append(label.strip() if isinstance(label, str) else label)
+        where.append(desc)
+
+    if fmt in ("csv", "tsv"):
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter="," if fmt == "csv" else "\t")
+            header = next(reader, None)
+            if header is None:
+                raise DataValidationError(f"{path}: the data set is empty (no header, no rows)",
+                                          source=str(path))
+            header = [h.strip() for h in header]
+            missing = [c for c in (text_column, label_column) if c not in header]
+            if missing:
+                raise DataValidationError(
+                    f"{path}: missing column(s) {missing}; columns present: {header}",
+                    source=str(path), field=missing[0])
+            ti, li = header.index(text_column), header.index(label_column)
+            row = 0
+            for fields in reader:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # blank line
+                row += 1
+                desc = f"row {row} (line {reader.line_num})"
+                if len(fields) <= max(ti, li):
+                    raise DataValidationError(
+                        f"{path}: {desc} has {len(fields)} fields but the header has {len(header)}; "
+                        f"column {header[max(ti, li)]!r} is missing", source=str(path), row=row,
+                        field=header[max(ti, li)])
+                take(fields[ti], fields[li], desc, row)
+        return texts, labels, where
+
+    with open(path, encoding=encoding) as fh:
+        content = fh.read()
+    if content.lstrip().startswith("["):  # a JSON array of objects
+        try:
+            records = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise DataValidationError(f"{path}: not valid JSON ({exc})", source=str(path)) from None
+        items = [(i + 1, f"record {i + 1}", r) for i, r in enumerate(records)]
+    else:
+        items = []
+        for lineno, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataValidationError(f"{path}: line {lineno} is not valid JSON ({exc.msg})",
+                                          source=str(path), row=lineno) from None
+            items.append((lineno, f"line {lineno}", rec))
+    for row, desc, rec in items:
+        if not isinstance(rec, dict):
+            raise DataValidationError(f"{path}: {desc} is not a JSON object; got {rec!r:.60}",
+                                      source=str(path), row=row)
+        for col in (text_column, label_column):
+            if col not in rec:
+                raise DataValidationError(
+                    f"{path}: {desc} has no field {col!r}; fields present: {sorted(rec)}",
+                    source=str(path), row=row, field=col)
+        take(rec[text_column], rec[label_column], desc, row)
+    return texts, labels, where
+
+
+def _labels_to_ints(path: Path, raw: list[Any], where: list[str], label_column: str,
+                    label_map: dict[Any, int] | None) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """(int labels, class names, how they were mapped)."""
+    def fail(i: int, why: str) -> DataValidationError:
+        return DataValidationError(f"{path}: {where[i]}: label {raw[i]!r} in column {label_column!r} {why}",
+                                   source=str(path), field=label_column)
+
+    if label_map is not None:
+        if not label_map or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                    and v >= 0 for v in label_map.values()):
+            raise ValueError(f"label_map must map labels to integers >= 0; got {label_map!r}")
+        out = []
+        for i, lab in enumerate(raw):
+            if lab in label_map:
+                out.append(int(label_map[lab]))
+            elif str(lab) in label_map:
+                out.append(int(label_map[str(lab)]))
+            else:
+                raise fail(i, f"is not in label_map (keys: {sorted(map(str, label_map))})")
+        num_classes = max(int(v) for v in label_map.values()) + 1
+        names = []
+        for c in range(num_classes):
+            keys = sorted(str(k) for k, v in label_map.items() if v == c)
+            names.append(keys[0] if keys else str(c))
+        return np.asarray(out, dtype=np.int64), tuple(names), "label_map"
+
+    def as_int(lab: Any) -> int | None:
+        if isinstance(lab, (bool, int, np.integer)):
+            return int(lab)
+        if isinstance(lab, float) and lab.is_integer():
+            return int(lab)
+        if isinstance(lab, str) and _INT_RE.match(lab):
+            return int(lab)
+        return None
+
+    ints = [as_int(lab) for lab in raw]
+    if all(v is not None for v in ints):
+        for i, v in enumerate(ints):
+            if v < 0:  # type: ignore[operator]
+                raise fail(i, "is negative; integer labels must be class indices 0, 1, ...")
+        num_classes = max(ints) + 1  # type: ignore[type-var]
+        return (np.asarray(ints, dtype=np.int64), tuple(str(c) for c in range(num_classes)),
+                "integer labels kept")
+    names = sorted({str(lab) for lab in raw})
+    index = {n: i for i, n in enumerate(names)}
+    return (np.asarray([index[str(lab)] for lab in raw], dtype=np.int64), tuple(names),
+            "string labels -> sorted order")
+
+
+def load_text_file(path: str | Path, text_column: str = "text", label_column: str = "label",
+                   format: str | None = None, label_map: dict[Any, int] | None = None,
+                   seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS,
+                   min_freq: int = 1, max_length: int | None = None, lowercase: bool = True,
+                   max_examples: int | None = None, max_vocab_size: int | None = None,
+                   encoding: str = "utf-8-sig") -> DataSplits:
+    """Load a labelled text-classification file (CSV, TSV or JSON lines).
+
+    Args:
+        path: the file.
+        text_column, label_column: column (CSV/TSV header) or field (JSON) names.
+        format: ``"csv"``, ``"tsv"`` or ``"jsonl"``; None infers it from the suffix
+            (``.csv``, ``.tsv``, ``.jsonl`` / ``.ndjson`` / ``.json``). ``.json`` may hold
+            one object per line or a single JSON array of objects.
+        label_map: ``{label: class index}``; None: labels that are all integers (``1``,
+            ``"1"``, ``1.0``) are kept as class indices (``num_classes = max + 1``),
+            otherwise the distinct label strings are sorted and numbered 0, 1, ...
+            (``task.class_names`` holds them in that order).
+        seed, fractions, min_freq, max_length, lowercase, max_examples, max_vocab_size: as
+            for :func:`~workbench.data.corpora.load_subj`.
+        encoding: text encoding (a UTF-8 byte-order mark is skipped by default).
+
+    Returns:
+        :class:`DataSplits` (text modality); ids are 0-based data-row indices (header and
+        blank lines not counted), ``texts`` the text column.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        DataValidationError: (a ``ValueError``) naming the file and the row (CSV: 1-based
+            data row and the file line; JSON lines: the file line number) and field for: a
+            missing column (listing the columns present), empty text, an empty label, a
+            label not in ``label_map``, a negative integer label, malformed JSON, an empty
+            file, a training split with a single class.
+        ValueError: for an unknown format or invalid arguments.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"text data file not found: {path}")
+    if format is None:
+        fmt = _FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"cannot infer the format of {path} from its suffix {path.suffix!r}; "
+                             f"pass format= one of 'csv', 'tsv', 'jsonl' (known suffixes: {sorted(_FORMATS)})")
+    else:
+        fmt = {"json": "jsonl", "ndjson": "jsonl"}.get(format, format)
+        if fmt not in ("csv", "tsv", "jsonl"):
+            raise ValueError(f"format must be 'csv', 'tsv', 'jsonl' or None; got {format!r}")
+    texts, raw_labels, where = _read_rows(path, fmt, text_column, label_column, encoding)
+    if not texts:
+        raise DataValidationError(f"{path}: the data set is empty (no data rows)", source=str(path))
+    labels, class_names, how = _labels_to_ints(path, raw_labels, where, label_column, label_map)
+    if len(class_names) < 2:
+        raise DataValidationError(
+            f"{path}: every row has the label {class_names[0]!r} in column {label_column!r}; a "
+            "classifier needs at least two classes (the training split would have a single class)",
+            source=str(path), field=label_column)
+    tokens = [tokenize(t, lowercase=bool(lowercase)) for t in texts]
+    ids = np.arange(len(texts), dtype=np.int64)
+    extra = {"path": str(path), "format": fmt, "text_column": text_column,
+             "label_column": label_column, "label_mapping": how,
+             "id_order": "0-based data-row index in the file"}
+    return _text_splits(path.stem, texts, tokens, labels, ids, class_names, str(path), seed=seed,
+                        fractions=fractions, min_freq=min_freq, max_length=max_length,
+                        lowercase=lowercase, max_examples=max_examples,
+                        max_vocab_size=max_vocab_size, extra_info=extra)
+
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS,
+                num_classes: int | None = None, image_shape: Sequence[int] | None = None,
+                class_names: Sequence[str] | None = None, name: str = "arrays",
+                max_examples: int | None = None) -> DataSplits:
+    """Build splits from in-memory arrays (NumPy arrays, torch tensors or nested lists).
+
+    Shapes: ``X`` 2-D ``[N, F]`` -> tabular (``float32 [F]`` items); 4-D ``[N, C, H, W]``
+    -> vision; 3-D ``[N, H, W]`` -> vision with ``C = 1``; with ``image_shape=(C, H, W)``
+    a 2-D ``X`` of ``[N, C*H*W]`` is reshaped to images. Vision values are used as given
+    (``uint8`` images are divided by 255, as torchvision's ``ToTensor`` does) and
+    ``task.mean`` / ``task.std`` are per-channel statistics of the training split. Ids are
+    0-based row indices.
+
+    ``y`` holds integer class labels ``[N]`` (classification; ``num_classes`` defaults to
+    ``max(y) + 1``), or, with ``num_classes=1``, float regression targets ``[N]`` or
+    ``[N, K]`` (never stratified).
+
+    Args:
+        X, y: the data.
+        seed, fractions, max_examples: as for :func:`~workbench.data.corpora.load_subj`.
+        num_classes: number of classes (labels must lie in ``[0, num_classes)``), 1 for
+            regression, None to infer.
+        image_shape: ``(C, H, W)`` to treat 2-D ``X`` as flattened images.
+        class_names: optional names, one per class.
+        name: data-set name.
+
+    Raises:
+        DataValidationError: (a ``ValueError``) with the offending index/value for: an empty
+            data set; ``len(X) != len(y)``; ``X`` not 2/3/4-D or of a non-numeric dtype;
+            NaN or infinity in ``X`` (or in regression ``y``); ``y`` not 1-D integer labels
+            (unless ``num_classes=1``); labels outside ``[0, num_classes)``; a training split
+            with a single class.
+    """
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.dtype == object or X.dtype.kind not in "biuf":
+        raise DataValidationError(f"X must hold numbers (bool, int, float); got dtype {X.dtype}",
+                                  source="X")
+    if X.ndim == 0:
+        raise DataValidationError(f"X must be an array [N, ...]; got a scalar {X!r}", source="X")
+    if len(X) == 0:
+        raise DataValidationError(f"the data set is empty: X has shape {X.shape}", source="X")
+    if y.ndim == 0 or len(y) != len(X):
+        raise DataValidationError(f"X and y must have the same length; got len(X) = {len(X)}, "
+                                  f"y shape {y.shape}", source="y")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))
+                                    or num_classes < 1):
+        raise ValueError(f"num_classes must be None, 1 (regression) or an integer >= 2; got {num_classes!r}")
+    scale_note = None
+    if image_shape is not None:
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3 or any(s < 1 for s in image_shape):
+            raise ValueError(f"image_shape must be (C, H, W); got {image_shape!r}")
+        if X.shape[1:] != image_shape:
+            if X.ndim != 2 or X.shape[1] != int(np.prod(image_shape)):
+                raise DataValidationError(f"X with shape {X.shape} cannot be reshaped to images "
+                                          f"{image_shape}: need [N, {int(np.prod(image_shape))}]",
+                                          source="X")
+            X = X.reshape((len(X), *image_shape))
+    if X.ndim == 3:
+        X = X[:, None, :, :]
+    if X.ndim not in (2, 4):
+        raise DataValidationError(f"X must be 2-D [N, F] (tabular), 3-D [N, H, W] or 4-D "
+                                  f"[N, C, H, W] (images); got shape {X.shape}", source="X")
+    modality = "tabular" if X.ndim == 2 else "vision"
+    if X.dtype.kind == "f":
+        finite = np.isfinite(X)
+        if not finite.all():
+            idx = _first_bad(~finite)
+            raise DataValidationError(f"X has {int((~finite).sum())} NaN/infinite value(s); first at "
+                                      f"X{list(idx)} = {X[idx]!r} (row {idx[0]})", source="X",
+                                      row=idx[0])
+    elif X.dtype == np.uint8 and modality == "vision":
+        X = X.astype(np.float32) / 255.0
+        scale_note = "uint8 images divided by 255"
+    X = X.astype(np.float32)
+
+    if num_classes == 1:  # regression
+        if y.dtype.kind not in "biuf" or y.ndim not in (1, 2):
+            raise DataValidationError(f"regression targets y must be numeric [N] or [N, K]; got "
+                                      f"dtype {y.dtype}, shape {y.shape}", source="y")
+        y = y.astype(np.float32)
+        bad = ~np.isfinite(y)
+        if bad.any():
+            idx = _first_bad(bad)
+            raise DataValidationError(f"y has NaN/infinite targets; first at y{list(idx)}", source="y",
+                                      row=idx[0])
+        return _array_splits(name, X, y, modality, 1, None, "arrays (load_arrays)", seed, fractions,
+                             max_examples, {"scale": scale_note} if scale_note else {})
+
+    if y.ndim != 1 or y.dtype.kind not in "biu":
+        raise DataValidationError(
+            f"y must be 1-D integer class labels; got dtype {y.dtype}, shape {y.shape} "
+            "(cast with y.astype(int), or pass num_classes=1 for float regression targets)",
+            source="y")
+    y = y.astype(np.int64)
+    negative = y < 0
+    if negative.any():
+        i = int(np.argmax(negative))
+        raise DataValidationError(f"y[{i}] = {int(y[i])} is negative; labels must be class indices "
+                                  f"0, 1, ... ({int(negative.sum())} labels are negative)",
+                                  source="y", row=i)
+    if num_classes is None:
+        num_classes = int(y.max()) + 1
+        if num_classes < 2:
+            raise DataValidationError(f"every label is {int(y[0])}: a classifier needs at least two "
+                                      "classes (the training split would have a single class)",
+                                      source="y")
+    else:
+        num_classes = int(num_classes)
+        out = y >= num_classes
+        if out.any():
+            i = int(np.argmax(out))
+            raise DataValidationError(
+                f"y[{i}] = {int(y[i])} is outside [0, {num_classes}) (num_classes={num_classes}); "
+                f"{int(out.sum())} label(s) are out of range", source="y", row=i)
+    if class_names is not None:
+        class_names = tuple(str(c) for c in class_names)
+        if len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names; num_classes is {num_classes}")
+    else:
+        class_names = tuple(str(c) for c in range(num_classes))
+    return _array_splits(name, X, y, modality, num_classes, class_names, "arrays (load_arrays)",
+                         seed, fractions, max_examples, {"scale": scale_note} if scale_note else {})
+
+
