@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.config import IMAGENET_MEAN, IMAGENET_STD, TaskSpec
-from workbench.data.collate import LUMA_WEIGHTS, TabularCollator, TextCollator, VisionCollator
+from workbench.config import TaskSpec
+from workbench.data.collate import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LUMA_WEIGHTS,
+    TabularCollator,
+    TextCollator,
+    VisionCollator,
+)
 
 
 def _items(inputs, targets=None):

@@ -3,6 +3,7 @@ boundaries, restarts, plateau, argument validation, and weights_only checkpoint 
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 import warnings
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from workbench.train.schedules import (
+    METRIC_SCHEDULES,
     SCHEDULES,
     WARMUP_SCHEDULES,
     build_scheduler,
@@ -43,7 +45,20 @@ def cos_anneal(hi: float, lo: float, x: float) -> float:
 
 def test_names():
     assert tuple(SCHEDULES) == ("constant", "step", "cosine", "warmup", "warmup_cosine",
-                                "polynomial", "sgdr", "one_cycle", "plateau", "dynamic")
+                                "warmup_linear", "polynomial", "sgdr", "one_cycle", "plateau",
+                                "dynamic")
+
+
+def test_registry_matches_the_config_layers_names():
+    # the names live in workbench.config (which imports nothing from train); the builders here
+    from workbench import config
+
+    assert tuple(SCHEDULES) == config.SCHEDULE_NAMES
+    assert set(WARMUP_SCHEDULES) < set(SCHEDULES) and WARMUP_SCHEDULES is config.WARMUP_SCHEDULES
+    assert set(METRIC_SCHEDULES) < set(SCHEDULES) and METRIC_SCHEDULES is config.METRIC_SCHEDULES
+    # the warmup schedules are exactly those whose builder takes warmup_steps
+    takes = {n for n, b in SCHEDULES.items() if "warmup_steps" in inspect.signature(b).parameters}
+    assert takes == set(WARMUP_SCHEDULES)
 
 
 def test_constant():
@@ -91,6 +106,55 @@ def test_warmup_cosine(min_lr):
     assert_curve("warmup_cosine", f, steps=range(T + 1), warmup_steps=w, min_lr=min_lr)
     lr = lr_at_steps("warmup_cosine", BASE, T, [w - 1, w, T], warmup_steps=w, min_lr=min_lr)
     assert lr[0] < BASE and close(lr[1], BASE) and close(lr[2], min_lr)
+
+
+@pytest.mark.parametrize("w", [1, 10, 99])
+def test_warmup_linear_closed_form_and_hugging_face(w):
+    def ours(t):  # warmup base*(t+1)/(W+1), then linear decay to 0 at T, 0 after
+        if t < w:
+            return BASE * (t + 1) / (w + 1)
+        return BASE * max(0.0, (T - t) / (T - w))
+
+    def hugging_face(t):  # transformers.get_linear_schedule_with_warmup's lr_lambda * base
+        if t < w:
+            return BASE * t / w
+        return BASE * max(0.0, (T - t) / (T - w))
+
+    assert_curve("warmup_linear", ours, steps=range(T + 5), warmup_steps=w)
+    lrs = lr_at_steps("warmup_linear", BASE, T, range(T + 5), warmup_steps=w)
+    assert close(lrs[0], BASE / (w + 1)) and close(lrs[w], BASE) and lrs[T] == 0.0
+    assert max(lrs) == lrs[w] and lrs[T + 4] == 0.0
+    for t, lr in enumerate(lrs):
+        if t >= w:  # the decay is Hugging Face's exactly
+            assert close(lr, hugging_face(t)), (t, lr)
+        else:  # the warmup is higher by base * (W - t) / (W (W + 1)), as the docstring says
+            assert close(lr - hugging_face(t), BASE * (w - t) / (w * (w + 1))), (t, lr)
+    s = 0.25
+    assert_curve("warmup_linear", lambda t: BASE * (s + (1 - s) * t / w) if t < w else ours(t),
+                 warmup_steps=w, warmup_start_factor=s)
+
+
+def test_warmup_linear_through_the_config_the_factory_and_the_trainer():
+    from tests.tiny import tiny_data, tiny_model
+    from workbench.config import TrainingConfig
+    from workbench.techniques.optimization import create_optimizer_with_schedule, schedule_settings
+    from workbench.train import Trainer
+
+    assert TrainingConfig(schedule="warmup_linear", warmup_steps=10).schedule == "warmup_linear"
+    opt, sched = create_optimizer_with_schedule(tiny_model(), "sgd", BASE, "warmup_linear", 4, 20)
+    lrs = [sched.get_last_lr()[0]]
+    for _ in range(20):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+    assert all(close(lr, BASE * (t + 1) / 5 if t < 4 else BASE * (20 - t) / 16) for t, lr in enumerate(lrs))
+    assert schedule_settings("warmup_linear", BASE, 100) == (5, {})  # the notebook's knobs
+    # in the Trainer: 8 optimizer steps, the rate falls to 0 at the last one
+    data, task = tiny_data(n=32)
+    cfg = TrainingConfig(epochs=2, batch_size=8, lr=BASE, optimizer="sgd", progress_bar=False,
+                         schedule="warmup_linear", warmup_steps=2, eval_every_epochs=None)
+    state = Trainer(tiny_model(), cfg, data, task=task).fit()
+    assert state.effective_step == 8 and state.lr == 0.0
 
 
 @pytest.mark.parametrize("power", [1.0, 2.0, 0.5])
@@ -223,13 +287,19 @@ def test_lr_at_steps_order_and_no_warnings():
     (("cosine", T), {"min_lr": 0.5}, r"min_lr must be in \[0, 0.1\]"),
     (("cosine", T), {"gamma": 0.5}, r"takes no argument\(s\) \['gamma'\]; valid: \['min_lr'\]"),
     (("cosine", T), {"min_lr": 0.0, "eta_min": 0.0}, "not both"),
-    (("cosine", T, 5), {}, r"warmup_steps must be 0 \(only \['warmup', 'warmup_cosine'\]"),
+    (("cosine", T, 5), {}, r"warmup_steps must be 0 \(only \['warmup', 'warmup_cosine', "
+                          r"'warmup_linear'\]"),
     (("cosine", 0), {}, r"total_steps must be an integer >= 1"),
     (("cosine", 10.5), {}, r"total_steps must be an integer >= 1"),
     (("warmup_cosine", T, T), {}, r"warmup_steps must be an integer in \[1, 99\]"),
     (("warmup_cosine", T, 0), {}, r"warmup_steps must be an integer in \[1, 99\]"),
     (("warmup_cosine", T, -3), {}, r"warmup_steps must be an integer >= 0"),
     (("warmup", T, T + 1), {}, r"warmup_steps must be an integer in \[1, 100\]"),
+    (("warmup_linear", T, T), {}, r"schedule 'warmup_linear': warmup_steps must be an integer in \[1, 99\]"),
+    (("warmup_linear", T, 0), {}, r"warmup_steps must be an integer in \[1, 99\]"),
+    (("warmup_linear", 1, 1), {}, r"schedule 'warmup_linear': total_steps must be an integer >= 2"),
+    (("warmup_linear", T, 10), {"warmup_start_factor": 1.5}, r"warmup_start_factor .* \(0, 1\]"),
+    (("warmup_linear", T, 10), {"min_lr": 0.0}, r"takes no argument\(s\) \['min_lr'\]"),
     (("warmup", T, 10), {"warmup_start_factor": 0.0}, r"warmup_start_factor .* \(0, 1\]"),
     (("step", T), {"gamma": 1.5}, r"gamma must be a finite number in \(0, 1\]"),
     (("step", T), {"step_size": 0}, r"step_size must be an integer >= 1"),
@@ -265,7 +335,7 @@ def test_training_config_uses_schedule_names():
     from workbench.config import TrainingConfig
 
     for name in SCHEDULES:
-        warmup = 10 if name in ("warmup", "warmup_cosine") else 0
+        warmup = 10 if name in WARMUP_SCHEDULES else 0
         assert TrainingConfig(schedule=name, warmup_steps=warmup).schedule == name
     with pytest.raises(ValueError, match="schedule"):
         TrainingConfig(schedule="linear")
@@ -287,6 +357,7 @@ VARIANTS = [
     ("cosine", 0, {"min_lr": 1e-4}),
     ("warmup", 10, {}),
     ("warmup_cosine", 10, {"min_lr": 1e-4}),
+    ("warmup_linear", 10, {}),
     ("polynomial", 0, {"power": 2.0}),
     ("sgdr", 0, {"T_0": 10, "T_mult": 2}),
     ("one_cycle", 0, {}),

@@ -1,16 +1,24 @@
 """Validated configuration: :class:`TrainingConfig` (how to train) and :class:`TaskSpec`
 (what the data looks like, which picks the collator).
 
-Every field is checked when the object is constructed, so an invalid value raises
-``ValueError`` naming the field and its valid range before any training starts.
+Every field is checked when the object is constructed (and a ``TrainingConfig`` field again
+when it is assigned), so an invalid value raises ``ValueError`` naming the field and its
+valid range before any training starts. The checks are those of :mod:`workbench.validation`.
+
+This module imports nothing from ``workbench.train`` or ``workbench.techniques`` (the
+package's layers import downwards only); the schedule names live here
+(:data:`SCHEDULE_NAMES`) and the training layer registers the check of a schedule's own
+arguments (:func:`register_schedule_check`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.validation import check_bool, check_choice, check_int, check_number, check_path, fail
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 LOSSES = ("cross_entropy", "mse", "mae", "huber")
@@ -20,61 +28,97 @@ MODALITIES = ("text", "vision", "tabular")
 MONITOR_MODES = ("max", "min")
 NONFINITE_ACTIONS = ("raise", "stop")
 
-# ImageNet channel statistics (torchvision's defaults for pretrained models).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Learning-rate schedule names (``TrainingConfig.schedule``). The builders live in
+#: :data:`workbench.train.schedules.SCHEDULES`, whose keys are these names in this order
+#: (checked there when it is imported); the list is kept here because the configuration
+#: layer does not import the training layer.
+SCHEDULE_NAMES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "warmup_linear",
+                  "polynomial", "sgdr", "one_cycle", "plateau", "dynamic")
+#: Schedules that take ``warmup_steps`` (>= 1); every other schedule needs ``warmup_steps=0``.
+WARMUP_SCHEDULES = ("warmup", "warmup_cosine", "warmup_linear")
+#: Schedules stepped with a metric after each evaluation, not after each optimizer step.
+METRIC_SCHEDULES = ("plateau", "dynamic")
+
+_P = "TrainingConfig."
+
+# The check of a schedule's own arguments (``schedule_kwargs`` and ``warmup_steps`` against
+# the builder), installed by workbench.train.schedules; see register_schedule_check.
+_schedule_check: Callable[..., Any] | None = None
 
 
-def _err(name: str, valid: str, value: Any) -> ValueError:
-    return ValueError(f"TrainingConfig.{name} must be {valid}; got {value!r}")
+def register_schedule_check(check: Callable[..., Any]) -> None:
+    """Install the check :meth:`TrainingConfig.validate` runs on a schedule's own arguments.
+
+    ``check(name, total_steps=..., warmup_steps=..., base_lr=..., **schedule_kwargs)`` must
+    raise ``ValueError`` or ``TypeError`` for arguments the schedule's builder rejects.
+    :mod:`workbench.train.schedules` registers
+    :func:`~workbench.train.schedules.validate_schedule` when it is imported (which
+    ``workbench.train``, the Trainer and every technique do): the configuration layer does
+    not import the training layer, so the dependency is inverted. Until it is registered,
+    ``validate`` checks the schedule name and the ``warmup_steps`` rule only, and the
+    Trainer checks the rest when it is constructed.
+    """
+    global _schedule_check
+    if not callable(check):
+        raise TypeError(f"check must be callable; got {type(check).__name__}")
+    _schedule_check = check
 
 
-def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None,
-               optional: bool = False) -> None:
-    if value is None and optional:
+def available_devices() -> list[str]:
+    """The device strings torch can use on this machine: ``"cpu"``, then ``"cuda"`` and
+    ``"cuda:0"`` ... ``"cuda:N-1"`` when CUDA is available, and ``"mps"`` when Apple's
+    Metal backend is (``torch.cuda.is_available()``, ``torch.backends.mps.is_available()``)."""
+    import torch
+
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def _check_device(value: Any) -> None:
+    """``value`` is a device string torch can use here; the message lists those it can."""
+    if value == "cpu":  # the default: no torch import needed
         return
-    rng = f"an integer in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-    if optional:
-        rng += " or None"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _err(name, rng, value)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise _err(name, rng, value)
+    valid = "a device torch can use here, one of {}"
+    if not isinstance(value, str):
+        raise fail("device", valid.format(available_devices()), value, prefix=_P)
+    import torch
 
-
-def _check_float(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 lo_open: bool = False, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    left = "(" if lo_open else "["
-    rng = f"a finite number in {left}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-    if optional:
-        rng += " or None"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _err(name, rng, value)
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise _err(name, rng, value)
-    if hi is not None and value > hi:
-        raise _err(name, rng, value)
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise _err(name, f"one of {list(choices)}", value)
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise _err(name, "True or False", value)
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise fail("device", valid.format(available_devices()), value, prefix=_P) from None
+    if dev.type == "cpu":
+        ok = dev.index in (None, 0)
+    elif dev.type == "cuda":
+        ok = torch.cuda.is_available() and (dev.index is None or dev.index < torch.cuda.device_count())
+    elif dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        ok = mps is not None and mps.is_available() and dev.index in (None, 0)
+    else:  # meta, xla, ...: the Trainer supports CPU, CUDA and MPS
+        ok = False
+    if not ok:
+        raise fail("device", valid.format(available_devices()), value, prefix=_P)
 
 
 @dataclass
 class TrainingConfig:
     """How to train: optimizer, loss, schedule, budget, evaluation, checkpoints, logging.
 
-    All fields are validated in ``__post_init__``; an invalid value raises ``ValueError``
-    whose message names the field and its valid range. Use :meth:`replace` to derive a
-    changed copy (it validates again).
+    All fields are validated in ``__post_init__`` (:meth:`validate`), and again on every
+    assignment (``cfg.epochs = 3`` checks the whole config and keeps the old value if the
+    new one is invalid; an unknown name raises ``AttributeError``); an invalid value raises
+    ``ValueError`` whose message names the field and its valid range. Use :meth:`replace`
+    to change several fields that depend on each other at once (it validates the result).
+    Changes made inside ``schedule_kwargs`` in place are not seen: assign a new dict.
+
+    ``device`` must be one that torch can use on this machine (``"cpu"``, ``"cuda"``,
+    ``"cuda:N"`` with ``N`` below the number of GPUs, ``"mps"``; see
+    :func:`available_devices`), so a config naming a GPU is rejected on a machine without one.
 
     Budget: training runs ``epochs`` epochs, or stops earlier at ``max_steps`` effective
     (optimizer) steps when that is set. ``grad_accum_steps`` micro-batches of
@@ -141,75 +185,115 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        object.__setattr__(self, "_checked", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Validate on assignment: ``cfg.field = value`` checks the whole config with the
+        new value and, if it is invalid, raises ``ValueError`` and keeps the old value.
+        Unknown names raise ``AttributeError`` (a misspelt field would do nothing)."""
+        if not self.__dict__.get("_checked", False):  # in __init__: __post_init__ validates
+            object.__setattr__(self, name, value)
+            return
+        names = [f.name for f in dataclasses.fields(self)]
+        if name not in names:
+            raise AttributeError(f"TrainingConfig has no field {name!r}; valid fields: {sorted(names)}")
+        old = self.__dict__[name]
+        object.__setattr__(self, name, value)
+        try:
+            self.validate()
+        except Exception:
+            object.__setattr__(self, name, old)
+            raise
 
     def validate(self) -> None:
-        """Check every field; raise ``ValueError`` naming the first invalid one."""
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_float("lr", self.lr, 0.0, 10.0, lo_open=True)
-        _check_float("weight_decay", self.weight_decay, 0.0, 1.0)
-        _check_float("momentum", self.momentum, 0.0, 1.0)
+        """Check every field and the rules between fields; raise ``ValueError`` naming the
+        first invalid one, its valid range and the value given.
+
+        Rules between fields: ``checkpoint_every_steps`` / ``checkpoint_every_epochs`` need
+        ``checkpoint_dir``; ``early_stopping_patience`` and ``restore_best`` need a
+        validation ``monitor`` (``"val_*"``: evaluation reports only those); the
+        schedule's own arguments (``schedule_kwargs``, ``warmup_steps``, bounded by
+        ``max_steps`` when set) must suit ``schedule`` (see :func:`register_schedule_check`).
+        ``device`` must be one torch can use on this machine (:func:`available_devices`).
+        """
+        p = _P
+        check_choice("optimizer", self.optimizer, OPTIMIZERS, prefix=p)
+        check_number("lr", self.lr, 0.0, 10.0, lo_open=True, prefix=p)
+        check_number("weight_decay", self.weight_decay, 0.0, 1.0, prefix=p)
+        check_number("momentum", self.momentum, 0.0, 1.0, prefix=p)
         if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
                 or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
                            and 0.0 <= b < 1.0 for b in self.betas)):
-            raise _err("betas", "a pair of numbers in [0, 1)", self.betas)
-        self.betas = (float(self.betas[0]), float(self.betas[1]))
-        _check_float("eps", self.eps, 0.0, 1.0, lo_open=True)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_float("huber_delta", self.huber_delta, 0.0, None, lo_open=True)
-        _check_float("label_smoothing", self.label_smoothing, 0.0, 0.99)
-        from workbench.train.schedules import SCHEDULES  # local: avoids import cycle
-
-        _check_choice("schedule", self.schedule, tuple(SCHEDULES))
-        _check_int("warmup_steps", self.warmup_steps, 0)
+            raise fail("betas", "a pair of numbers in [0, 1)", self.betas, prefix=p)
+        object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
+        check_number("eps", self.eps, 0.0, 1.0, lo_open=True, prefix=p)
+        check_choice("loss", self.loss, LOSSES, prefix=p)
+        check_number("huber_delta", self.huber_delta, 0.0, None, lo_open=True, prefix=p)
+        check_number("label_smoothing", self.label_smoothing, 0.0, 0.99, prefix=p)
+        check_choice("schedule", self.schedule, SCHEDULE_NAMES, prefix=p)
+        check_int("warmup_steps", self.warmup_steps, 0, prefix=p)
         if not isinstance(self.schedule_kwargs, dict):
-            raise _err("schedule_kwargs", "a dict", self.schedule_kwargs)
-        _check_int("epochs", self.epochs, 1, 100_000)
-        _check_int("max_steps", self.max_steps, 1, optional=True)
-        _check_int("batch_size", self.batch_size, 1, 1_000_000)
-        _check_int("eval_batch_size", self.eval_batch_size, 1, 1_000_000, optional=True)
-        _check_int("grad_accum_steps", self.grad_accum_steps, 1, 10_000)
-        _check_float("max_grad_norm", self.max_grad_norm, 0.0, None, lo_open=True, optional=True)
-        _check_bool("drop_last", self.drop_last)
-        _check_int("num_workers", self.num_workers, 0, 256)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_bool("compile", self.compile)
-        _check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
-        _check_bool("compile_fullgraph", self.compile_fullgraph)
-        if self.compile_dynamic is not None:
-            _check_bool("compile_dynamic", self.compile_dynamic)
-        if not isinstance(self.device, str) or not (
-            self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"
-        ):
-            raise _err("device", "'cpu', 'cuda', 'cuda:N' or 'mps'", self.device)
-        _check_int("seed", self.seed, 0, 2**32 - 1)
-        _check_bool("deterministic", self.deterministic)
-        _check_choice("on_nonfinite", self.on_nonfinite, NONFINITE_ACTIONS)
-        _check_int("eval_every_epochs", self.eval_every_epochs, 1, optional=True)
-        _check_int("eval_every_steps", self.eval_every_steps, 1, optional=True)
+            raise fail("schedule_kwargs", "a dict", self.schedule_kwargs, prefix=p)
+        check_int("epochs", self.epochs, 1, 100_000, prefix=p)
+        check_int("max_steps", self.max_steps, 1, optional=True, prefix=p)
+        check_int("batch_size", self.batch_size, 1, 1_000_000, prefix=p)
+        check_int("eval_batch_size", self.eval_batch_size, 1, 1_000_000, optional=True, prefix=p)
+        check_int("grad_accum_steps", self.grad_accum_steps, 1, 10_000, prefix=p)
+        check_number("max_grad_norm", self.max_grad_norm, 0.0, None, lo_open=True, optional=True,
+                     prefix=p)
+        check_bool("drop_last", self.drop_last, prefix=p)
+        check_int("num_workers", self.num_workers, 0, 256, prefix=p)
+        check_choice("precision", self.precision, PRECISIONS, prefix=p)
+        check_bool("compile", self.compile, prefix=p)
+        check_choice("compile_mode", self.compile_mode, COMPILE_MODES, prefix=p)
+        check_bool("compile_fullgraph", self.compile_fullgraph, prefix=p)
+        check_bool("compile_dynamic", self.compile_dynamic, optional=True, prefix=p)
+        _check_device(self.device)
+        check_int("seed", self.seed, 0, 2**32 - 1, prefix=p)
+        check_bool("deterministic", self.deterministic, prefix=p)
+        check_choice("on_nonfinite", self.on_nonfinite, NONFINITE_ACTIONS, prefix=p)
+        check_int("eval_every_epochs", self.eval_every_epochs, 1, optional=True, prefix=p)
+        check_int("eval_every_steps", self.eval_every_steps, 1, optional=True, prefix=p)
         if not isinstance(self.monitor, str) or not self.monitor.startswith(("val_", "train_")):
-            raise _err("monitor", "a metric name starting with 'val_' or 'train_'", self.monitor)
-        _check_choice("monitor_mode", self.monitor_mode, MONITOR_MODES)
-        _check_int("early_stopping_patience", self.early_stopping_patience, 1, optional=True)
-        _check_float("early_stopping_min_delta", self.early_stopping_min_delta, 0.0, None)
-        _check_bool("restore_best", self.restore_best)
-        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, str):
-            raise _err("checkpoint_dir", "a path string or None", self.checkpoint_dir)
-        _check_int("checkpoint_every_steps", self.checkpoint_every_steps, 1, optional=True)
-        _check_int("checkpoint_every_epochs", self.checkpoint_every_epochs, 1, optional=True)
-        _check_int("keep_checkpoints", self.keep_checkpoints, 1, 1000)
-        if self.metrics_dir is not None and not isinstance(self.metrics_dir, str):
-            raise _err("metrics_dir", "a path string or None", self.metrics_dir)
-        _check_int("log_every_steps", self.log_every_steps, 1)
-        _check_bool("progress_bar", self.progress_bar)
-        # the schedule's own parameters, checked on a throwaway optimizer before training
-        from workbench.train.schedules import validate_schedule
+            raise fail("monitor", "a metric name starting with 'val_' or 'train_'", self.monitor, prefix=p)
+        check_choice("monitor_mode", self.monitor_mode, MONITOR_MODES, prefix=p)
+        check_int("early_stopping_patience", self.early_stopping_patience, 1, optional=True, prefix=p)
+        check_number("early_stopping_min_delta", self.early_stopping_min_delta, 0.0, None, prefix=p)
+        check_bool("restore_best", self.restore_best, prefix=p)
+        if (self.early_stopping_patience is not None or self.restore_best) and not self.monitor.startswith("val_"):
+            raise fail("monitor", "a validation metric ('val_*') when early_stopping_patience or "
+                       "restore_best is set (evaluation reports validation metrics only)",
+                       self.monitor, prefix=p)
+        check_path("checkpoint_dir", self.checkpoint_dir, optional=True, prefix=p)
+        check_int("checkpoint_every_steps", self.checkpoint_every_steps, 1, optional=True, prefix=p)
+        check_int("checkpoint_every_epochs", self.checkpoint_every_epochs, 1, optional=True, prefix=p)
+        for every in ("checkpoint_every_steps", "checkpoint_every_epochs"):
+            if getattr(self, every) is not None and self.checkpoint_dir is None:
+                raise fail(every, "None when checkpoint_dir is None (there is no folder to save "
+                           "checkpoints in); set checkpoint_dir", getattr(self, every), prefix=p)
+        check_int("keep_checkpoints", self.keep_checkpoints, 1, 1000, prefix=p)
+        check_path("metrics_dir", self.metrics_dir, optional=True, prefix=p)
+        check_int("log_every_steps", self.log_every_steps, 1, prefix=p)
+        check_bool("progress_bar", self.progress_bar, prefix=p)
+        self._validate_schedule()
 
+    def _validate_schedule(self) -> None:
+        """The schedule's own arguments, checked before training (on a throwaway optimizer
+        by the registered check; see :func:`register_schedule_check`)."""
         kwargs = dict(self.schedule_kwargs)
         if self.schedule == "plateau":
             kwargs.setdefault("mode", self.monitor_mode)
         try:
-            validate_schedule(self.schedule, total_steps=self.max_steps, warmup_steps=self.warmup_steps,
-                              base_lr=self.lr, **kwargs)
+            if _schedule_check is not None:
+                _schedule_check(self.schedule, total_steps=self.max_steps,
+                                warmup_steps=self.warmup_steps, base_lr=self.lr, **kwargs)
+            elif self.schedule in WARMUP_SCHEDULES:
+                hi = self.max_steps if self.max_steps is None or self.schedule == "warmup" \
+                    else self.max_steps - 1
+                check_int("warmup_steps", self.warmup_steps, 1, hi, prefix=f"schedule {self.schedule!r}: ")
+            elif self.warmup_steps != 0:
+                raise fail("warmup_steps", f"0 (only {list(WARMUP_SCHEDULES)} warm up)",
+                           self.warmup_steps, prefix=f"schedule {self.schedule!r}: ")
         except (ValueError, TypeError) as exc:
             raise ValueError(f"TrainingConfig.schedule_kwargs / warmup_steps must be valid for schedule "
                              f"{self.schedule!r}; got schedule_kwargs={self.schedule_kwargs!r}, "
@@ -253,8 +337,8 @@ class TaskSpec:
         min_length: text only: batches are padded to at least this many tokens (a CNN
             with filter width 5 needs 5).
         mean, std: vision only: per-channel normalisation statistics; None means the images
-            are used as they are. :data:`IMAGENET_MEAN` / :data:`IMAGENET_STD` are the
-            ImageNet defaults for RGB.
+            are used as they are. :data:`workbench.data.collate.IMAGENET_MEAN` /
+            :data:`~workbench.data.collate.IMAGENET_STD` are the ImageNet defaults for RGB.
         class_names: optional names for the classes, for display.
         name: data-set name, for display.
 
@@ -275,42 +359,36 @@ class TaskSpec:
     name: str = ""
 
     def __post_init__(self) -> None:
-        def bad(field_name: str, valid: str, value: Any) -> ValueError:
-            return ValueError(f"TaskSpec.{field_name} must be {valid}; got {value!r}")
-
-        if self.modality not in MODALITIES:
-            raise bad("modality", f"one of {list(MODALITIES)}", self.modality)
+        p = "TaskSpec."
+        check_choice("modality", self.modality, MODALITIES, prefix=p)
         if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
-            raise bad("num_classes", "an integer >= 1 (1 for regression)", self.num_classes)
+            raise fail("num_classes", "an integer >= 1 (1 for regression)", self.num_classes, prefix=p)
         self.input_shape = tuple(self.input_shape)
-        if not all(isinstance(s, int) and s > 0 for s in self.input_shape):
-            raise bad("input_shape", "a tuple of positive integers", self.input_shape)
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in self.input_shape):
+            raise fail("input_shape", "a tuple of positive integers", self.input_shape, prefix=p)
         if self.modality == "vision" and len(self.input_shape) != 3:
-            raise bad("input_shape", "(C, H, W) for vision", self.input_shape)
+            raise fail("input_shape", "(C, H, W) for vision", self.input_shape, prefix=p)
         if self.modality == "tabular" and len(self.input_shape) != 1:
-            raise bad("input_shape", "(F,) for tabular", self.input_shape)
+            raise fail("input_shape", "(F,) for tabular", self.input_shape, prefix=p)
         if self.modality == "text":
-            if not isinstance(self.vocab_size, int) or self.vocab_size < 2:
-                raise bad("vocab_size", "an integer >= 2 for text", self.vocab_size)
-            if not isinstance(self.pad_id, int) or not 0 <= self.pad_id < self.vocab_size:
-                raise bad("pad_id", f"an integer in [0, {self.vocab_size})", self.pad_id)
-            if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 1):
-                raise bad("max_length", "an integer >= 1 or None", self.max_length)
-            if not isinstance(self.min_length, int) or self.min_length < 1:
-                raise bad("min_length", "an integer >= 1", self.min_length)
+            if isinstance(self.vocab_size, bool) or not isinstance(self.vocab_size, int) or self.vocab_size < 2:
+                raise fail("vocab_size", "an integer >= 2 for text", self.vocab_size, prefix=p)
+            check_int("pad_id", self.pad_id, 0, self.vocab_size - 1, prefix=p)
+            check_int("max_length", self.max_length, 1, optional=True, prefix=p)
+            check_int("min_length", self.min_length, 1, prefix=p)
         if (self.mean is None) != (self.std is None):
-            raise bad("mean", "given together with std (or both None)", self.mean)
+            raise fail("mean", "given together with std (or both None)", self.mean, prefix=p)
         if self.mean is not None:
             self.mean, self.std = tuple(float(m) for m in self.mean), tuple(float(s) for s in self.std)
             channels = self.input_shape[0] if self.modality == "vision" else len(self.mean)
             if len(self.mean) != channels or len(self.std) != channels:
-                raise bad("mean", f"{channels} values (one per channel) like std", self.mean)
+                raise fail("mean", f"{channels} values (one per channel) like std", self.mean, prefix=p)
             if any(s <= 0 for s in self.std):
-                raise bad("std", "positive numbers", self.std)
+                raise fail("std", "positive numbers", self.std, prefix=p)
         if self.class_names is not None:
             self.class_names = tuple(str(c) for c in self.class_names)
             if self.num_classes > 1 and len(self.class_names) != self.num_classes:
-                raise bad("class_names", f"{self.num_classes} names", self.class_names)
+                raise fail("class_names", f"{self.num_classes} names", self.class_names, prefix=p)
 
     def collator(self):
         """The collate function for this modality (a callable: list of items -> batch dict).

@@ -16,9 +16,14 @@ from typing import Any
 
 import torch
 
-from workbench.config import IMAGENET_MEAN, IMAGENET_STD
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "LUMA_WEIGHTS", "TabularCollator", "TextCollator",
+           "VisionCollator", "collate_values"]
 
-__all__ = ["LUMA_WEIGHTS", "TabularCollator", "TextCollator", "VisionCollator", "collate_values"]
+#: ImageNet per-channel (R, G, B) mean and standard deviation of pixel values in [0, 1]:
+#: torchvision's normalisation for its pretrained models
+#: (``torchvision.transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])``).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: ITU-R BT.601 luma weights (R, G, B), as in PIL's ``convert("L")`` and torchvision's
 #: ``rgb_to_grayscale``.
@@ -180,8 +185,8 @@ class VisionCollator:
 
     @classmethod
     def imagenet(cls) -> VisionCollator:
-        """RGB collator with the ImageNet statistics (``IMAGENET_MEAN`` / ``IMAGENET_STD``
-        from :mod:`workbench.config`, torchvision's defaults for pretrained models);
+        """RGB collator with the ImageNet statistics (:data:`IMAGENET_MEAN` /
+        :data:`IMAGENET_STD`, torchvision's defaults for pretrained models);
         grey-scale items are repeated to 3 channels."""
         return cls(mean=IMAGENET_MEAN, std=IMAGENET_STD, channels=3)
 

@@ -26,10 +26,12 @@ exactly as at the start (same name, ``total_steps`` and arguments), then call
 stepping on continues with the same rates as an uninterrupted run.
 
 References: Goyal et al. 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1
-Hour" (linear warmup); Loshchilov & Hutter 2017, "SGDR: Stochastic Gradient Descent with
-Warm Restarts" (cosine annealing and warm restarts); Smith & Topin 2019,
-"Super-Convergence: Very Fast Training of Neural Networks Using Large Learning Rates"
-(one-cycle).
+Hour" (linear warmup); Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional
+Transformers for Language Understanding" (linear warmup then linear decay, Hugging
+Face's ``get_linear_schedule_with_warmup``); Loshchilov & Hutter 2017, "SGDR: Stochastic
+Gradient Descent with Warm Restarts" (cosine annealing and warm restarts); Smith & Topin
+2019, "Super-Convergence: Very Fast Training of Neural Networks Using Large Learning
+Rates" (one-cycle).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ from torch.optim.lr_scheduler import (
     StepLR,
 )
 
+from workbench.config import (
+    METRIC_SCHEDULES,
+    SCHEDULE_NAMES,
+    WARMUP_SCHEDULES,
+    register_schedule_check,
+)
 from workbench.train.dynamic_lr import DynamicLRScheduler
 from workbench.validation import check_bool, check_choice, check_int, check_number
 
@@ -72,6 +80,7 @@ __all__ = [
     "build_step",
     "build_warmup",
     "build_warmup_cosine",
+    "build_warmup_linear",
     "is_constant_scheduler",
     "is_metric_scheduler",
     "lr_at_steps",
@@ -86,29 +95,9 @@ def _where(schedule: str) -> str:
     return f"schedule {schedule!r}"
 
 
-def _prefixed(schedule: str, check: Callable[..., Any], *args: Any) -> Any:
-    """``check(*args)`` with the schedule's name in front of its error message."""
-    try:
-        return check(*args)
-    except ValueError as exc:
-        raise ValueError(f"{_where(schedule)}: {exc}") from None
-
-
-def _int(schedule: str, name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    return _prefixed(schedule, check_int, name, value, lo, hi)
-
-
-def _float(schedule: str, name: str, value: Any, lo: float | None = None,
-           hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> float:
-    return _prefixed(schedule, check_number, name, value, lo, hi, lo_open, hi_open)
-
-
-def _choice(schedule: str, name: str, value: Any, choices: Sequence[Any]) -> Any:
-    return _prefixed(schedule, check_choice, name, value, choices)
-
-
-def _bool(schedule: str, name: str, value: Any) -> bool:
-    return _prefixed(schedule, check_bool, name, value)
+def _at(schedule: str) -> str:
+    """The prefix of a schedule's argument errors: ``"schedule 'step': "``."""
+    return f"{_where(schedule)}: "
 
 
 def _min_lr(schedule: str, min_lr: Any, optimizer: Optimizer) -> float:
@@ -125,7 +114,7 @@ def _min_lr(schedule: str, min_lr: Any, optimizer: Optimizer) -> float:
 def _warmup_factor(schedule: str, warmup_start_factor: Any, warmup_steps: int) -> float:
     if warmup_start_factor is None:
         return 1.0 / (warmup_steps + 1)
-    return _float(schedule, "warmup_start_factor", warmup_start_factor, 0.0, 1.0, lo_open=True)
+    return check_number("warmup_start_factor", warmup_start_factor, 0.0, 1.0, lo_open=True, prefix=_at(schedule))
 
 
 def _constant_factor(step: int) -> float:
@@ -160,7 +149,7 @@ def build_step(optimizer: Optimizer, total_steps: int, *, step_size: int | None 
             ``gamma`` (Goyal et al. 2017 decay at epochs 30, 60, 80 of 90).
     """
     s = "step"
-    gamma = _float(s, "gamma", gamma, 0.0, 1.0, lo_open=True)
+    gamma = check_number("gamma", gamma, 0.0, 1.0, lo_open=True, prefix=_at(s))
     if milestones is not None:
         if step_size is not None:
             raise ValueError(f"{_where(s)}: give step_size or milestones, not both")
@@ -172,7 +161,7 @@ def build_step(optimizer: Optimizer, total_steps: int, *, step_size: int | None 
         return MultiStepLR(optimizer, milestones=ms, gamma=gamma)
     if step_size is None:
         step_size = max(1, total_steps // 3)
-    step_size = _int(s, "step_size", step_size, 1)
+    step_size = check_int("step_size", step_size, 1, prefix=_at(s))
     return StepLR(optimizer, step_size=step_size, gamma=gamma)
 
 
@@ -204,7 +193,7 @@ def build_warmup(optimizer: Optimizer, total_steps: int, *, warmup_steps: int,
         warmup_steps: ``W``, in ``[1, total_steps]``.
         warmup_start_factor: ``s``, in ``(0, 1]`` (``LinearLR`` cannot start at 0).
     """
-    w = _int("warmup", "warmup_steps", warmup_steps, 1, total_steps)
+    w = check_int("warmup_steps", warmup_steps, 1, total_steps, prefix=_at("warmup"))
     s = _warmup_factor("warmup", warmup_start_factor, w)
     return LinearLR(optimizer, start_factor=s, end_factor=1.0, total_iters=w)
 
@@ -230,12 +219,54 @@ def build_warmup_cosine(optimizer: Optimizer, total_steps: int, *, warmup_steps:
     name = "warmup_cosine"
     if total_steps < 2:
         raise ValueError(f"{_where(name)}: total_steps must be an integer >= 2; got {total_steps!r}")
-    w = _int(name, "warmup_steps", warmup_steps, 1, total_steps - 1)
+    w = check_int("warmup_steps", warmup_steps, 1, total_steps - 1, prefix=_at(name))
     s = _warmup_factor(name, warmup_start_factor, w)
     min_lr = _min_lr(name, min_lr, optimizer)
     warm = LinearLR(optimizer, start_factor=s, end_factor=1.0, total_iters=w)
     cos = CosineAnnealingLR(optimizer, T_max=total_steps - w, eta_min=min_lr)
     return SequentialLR(optimizer, schedulers=[warm, cos], milestones=[w])
+
+
+def build_warmup_linear(optimizer: Optimizer, total_steps: int, *, warmup_steps: int,
+                        warmup_start_factor: float | None = None) -> SequentialLR:
+    """Linear warmup then linear decay to zero, the schedule of Hugging Face's
+    ``transformers.get_linear_schedule_with_warmup`` (BERT's, Devlin et al. 2019):
+    ``SequentialLR`` of ``LinearLR`` (``W`` steps, up to ``base_lr``) and ``LinearLR``
+    (``T - W`` steps, from ``base_lr`` down to 0)::
+
+        lr_t = base_lr * (s + (1 - s) * t / W)       t <  W
+        lr_t = base_lr * (T - t) / (T - W)           W <= t <= T
+        lr_t = 0                                     t >  T
+
+    With the default ``s = 1 / (W + 1)`` the warmup is ``base_lr * (t + 1) / (W + 1)``;
+    the peak ``base_lr`` is reached at ``t = W``.
+
+    Difference from Hugging Face: the decay (``t >= W``) is the same, but Hugging Face
+    warms up as ``base_lr * t / W``, so its first step has rate 0 and changes nothing,
+    while ours (default ``s``) trains from the first step at ``base_lr / (W + 1)``
+    (``LinearLR`` cannot start at 0, and a step at rate 0 is wasted work). Ours is higher
+    during the warmup by
+    ``base_lr * (W - t) / (W * (W + 1))`` at step ``t < W`` (at most ``base_lr / (W + 1)``,
+    at ``t = 0``); both reach ``base_lr`` at ``t = W``. Hugging Face's
+    ``num_warmup_steps`` and ``num_training_steps`` are our ``warmup_steps`` and
+    ``total_steps``.
+
+    Args:
+        warmup_steps: ``W``, in ``[1, total_steps - 1]``.
+        warmup_start_factor: ``s``, in ``(0, 1]``.
+
+    Raises:
+        ValueError: ``total_steps < 2`` or an argument out of range (the message names it
+            and its valid range).
+    """
+    name = "warmup_linear"
+    if total_steps < 2:
+        raise ValueError(f"{_where(name)}: total_steps must be an integer >= 2; got {total_steps!r}")
+    w = check_int("warmup_steps", warmup_steps, 1, total_steps - 1, prefix=_at(name))
+    s = _warmup_factor(name, warmup_start_factor, w)
+    warm = LinearLR(optimizer, start_factor=s, end_factor=1.0, total_iters=w)
+    decay = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=total_steps - w)
+    return SequentialLR(optimizer, schedulers=[warm, decay], milestones=[w])
 
 
 def build_polynomial(optimizer: Optimizer, total_steps: int, *, power: float = 1.0
@@ -246,7 +277,7 @@ def build_polynomial(optimizer: Optimizer, total_steps: int, *, power: float = 1
     Args:
         power: exponent, in ``(0, 100]``. Default 1.0 (linear decay).
     """
-    power = _float("polynomial", "power", power, 0.0, 100.0, lo_open=True)
+    power = check_number("power", power, 0.0, 100.0, lo_open=True, prefix=_at("polynomial"))
     return PolynomialLR(optimizer, total_iters=total_steps, power=power)
 
 
@@ -268,8 +299,8 @@ def build_sgdr(optimizer: Optimizer, total_steps: int, *, T_0: int | None = None
             (``eta_min`` is accepted too).
     """
     name = "sgdr"
-    t0 = _int(name, "T_0", max(1, total_steps // 4) if T_0 is None else T_0, 1)
-    tm = _int(name, "T_mult", T_mult, 1)
+    t0 = check_int("T_0", max(1, total_steps // 4) if T_0 is None else T_0, 1, prefix=_at(name))
+    tm = check_int("T_mult", T_mult, 1, prefix=_at(name))
     min_lr = _min_lr(name, min_lr, optimizer)
     return CosineAnnealingWarmRestarts(optimizer, T_0=t0, T_mult=tm, eta_min=min_lr)
 
@@ -312,22 +343,22 @@ def build_one_cycle(optimizer: Optimizer, total_steps: int, *, pct_start: float 
         cycle_momentum, base_momentum, max_momentum: see above (``0 <= base <= max < 1``).
     """
     name = "one_cycle"
-    pct = _float(name, "pct_start", pct_start, 0.0, 1.0, lo_open=True, hi_open=True)
+    pct = check_number("pct_start", pct_start, 0.0, 1.0, lo_open=True, hi_open=True, prefix=_at(name))
     if pct * total_steps <= 1:
         raise ValueError(
             f"{_where(name)}: pct_start * total_steps must be > 1 (the rising phase needs at "
             f"least two steps); got pct_start={pct_start!r}, total_steps={total_steps}"
         )
-    three_phase = _bool(name, "three_phase", three_phase)
+    three_phase = check_bool("three_phase", three_phase, prefix=_at(name))
     if three_phase and 2 * pct * total_steps - 2 >= total_steps - 1:
         raise ValueError(f"{_where(name)}: pct_start must be in (0, 0.5) with three_phase=True; "
                          f"got {pct_start!r}")
-    div_factor = _float(name, "div_factor", div_factor, 1.0)
-    final_div_factor = _float(name, "final_div_factor", final_div_factor, 1.0)
-    anneal_strategy = _choice(name, "anneal_strategy", anneal_strategy, ("cos", "linear"))
-    cycle_momentum = _bool(name, "cycle_momentum", cycle_momentum)
-    base_momentum = _float(name, "base_momentum", base_momentum, 0.0, 1.0, hi_open=True)
-    max_momentum = _float(name, "max_momentum", max_momentum, base_momentum, 1.0, hi_open=True)
+    div_factor = check_number("div_factor", div_factor, 1.0, prefix=_at(name))
+    final_div_factor = check_number("final_div_factor", final_div_factor, 1.0, prefix=_at(name))
+    anneal_strategy = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"), prefix=_at(name))
+    cycle_momentum = check_bool("cycle_momentum", cycle_momentum, prefix=_at(name))
+    base_momentum = check_number("base_momentum", base_momentum, 0.0, 1.0, hi_open=True, prefix=_at(name))
+    max_momentum = check_number("max_momentum", max_momentum, base_momentum, 1.0, hi_open=True, prefix=_at(name))
     if cycle_momentum and not ({"momentum", "betas"} & set(optimizer.defaults)):
         raise ValueError(f"{_where(name)}: cycle_momentum=True needs an optimizer with momentum "
                          f"or betas; {type(optimizer).__name__} has neither")
@@ -367,14 +398,14 @@ def build_plateau(optimizer: Optimizer, total_steps: int, *, mode: str = "min",
     name = "plateau"
     return ReduceLROnPlateau(
         optimizer,
-        mode=_choice(name, "mode", mode, ("min", "max")),
-        factor=_float(name, "factor", factor, 0.0, 1.0, lo_open=True, hi_open=True),
-        patience=_int(name, "patience", patience, 0),
-        threshold=_float(name, "threshold", threshold, 0.0),
-        threshold_mode=_choice(name, "threshold_mode", threshold_mode, ("rel", "abs")),
-        cooldown=_int(name, "cooldown", cooldown, 0),
-        min_lr=_float(name, "min_lr", min_lr, 0.0),
-        eps=_float(name, "eps", eps, 0.0),
+        mode=check_choice("mode", mode, ("min", "max"), prefix=_at(name)),
+        factor=check_number("factor", factor, 0.0, 1.0, lo_open=True, hi_open=True, prefix=_at(name)),
+        patience=check_int("patience", patience, 0, prefix=_at(name)),
+        threshold=check_number("threshold", threshold, 0.0, prefix=_at(name)),
+        threshold_mode=check_choice("threshold_mode", threshold_mode, ("rel", "abs"), prefix=_at(name)),
+        cooldown=check_int("cooldown", cooldown, 0, prefix=_at(name)),
+        min_lr=check_number("min_lr", min_lr, 0.0, prefix=_at(name)),
+        eps=check_number("eps", eps, 0.0, prefix=_at(name)),
     )
 
 
@@ -409,13 +440,15 @@ def build_dynamic(optimizer: Optimizer, total_steps: int, *, monitor: str = "val
 
 
 #: Schedule name -> builder ``(optimizer, total_steps, **kwargs) -> scheduler``; each
-#: builder's docstring gives the formula. ``tuple(SCHEDULES)`` lists the names.
+#: builder's docstring gives the formula. ``tuple(SCHEDULES)`` lists the names, which are
+#: :data:`workbench.config.SCHEDULE_NAMES` in the same order (checked below).
 SCHEDULES: dict[str, Callable[..., LRScheduler]] = {
     "constant": build_constant,
     "step": build_step,
     "cosine": build_cosine,
     "warmup": build_warmup,
     "warmup_cosine": build_warmup_cosine,
+    "warmup_linear": build_warmup_linear,
     "polynomial": build_polynomial,
     "sgdr": build_sgdr,
     "one_cycle": build_one_cycle,
@@ -423,11 +456,13 @@ SCHEDULES: dict[str, Callable[..., LRScheduler]] = {
     "dynamic": build_dynamic,
 }
 
-#: Schedules stepped with a metric after each evaluation (see :func:`is_metric_scheduler`).
-METRIC_SCHEDULES = ("plateau", "dynamic")
+if tuple(SCHEDULES) != SCHEDULE_NAMES:  # the config layer's list must name these builders
+    raise ImportError(f"workbench.train.schedules.SCHEDULES {list(SCHEDULES)} differs from "
+                      f"workbench.config.SCHEDULE_NAMES {list(SCHEDULE_NAMES)}; update both")
 
-#: Schedules that take ``warmup_steps`` (>= 1); every other schedule needs ``warmup_steps=0``.
-WARMUP_SCHEDULES = ("warmup", "warmup_cosine")
+# METRIC_SCHEDULES (stepped with a metric after each evaluation, see is_metric_scheduler)
+# and WARMUP_SCHEDULES (those that take warmup_steps >= 1; every other schedule needs
+# warmup_steps=0) are defined in workbench.config and re-exported here.
 
 _ALIASES = {"eta_min": "min_lr"}
 
@@ -442,8 +477,8 @@ def _resolve(name: str, total_steps: Any, warmup_steps: Any, kwargs: dict[str, A
     """Check name, total_steps, warmup_steps and keyword names; return builder kwargs."""
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; valid names: {list(SCHEDULES)}")
-    _int(name, "total_steps", total_steps, 1)
-    _int(name, "warmup_steps", warmup_steps, 0)
+    check_int("total_steps", total_steps, 1, prefix=_at(name))
+    check_int("warmup_steps", warmup_steps, 0, prefix=_at(name))
     kwargs = dict(kwargs)
     accepted = _schedule_kwargs(name)
     for alias, canonical in _ALIASES.items():
@@ -477,12 +512,12 @@ def build_scheduler(name: str, optimizer: Optimizer, total_steps: int, warmup_st
 
     Args:
         name: one of :data:`SCHEDULES`: ``constant, step, cosine, warmup, warmup_cosine,
-            polynomial, sgdr, one_cycle, plateau, dynamic``.
+            warmup_linear, polynomial, sgdr, one_cycle, plateau, dynamic``.
         optimizer: a ``torch.optim.Optimizer``; its groups' current ``lr`` are the base
             (for ``one_cycle``: peak) rates.
         total_steps: ``T``, optimizer steps in the run, an integer >= 1.
-        warmup_steps: ``W`` for ``warmup`` (``[1, T]``) and ``warmup_cosine``
-            (``[1, T-1]``); must be 0 for other schedules.
+        warmup_steps: ``W`` for ``warmup`` (``[1, T]``), ``warmup_cosine`` and
+            ``warmup_linear`` (``[1, T-1]``); must be 0 for other schedules.
         **kwargs: schedule-specific arguments; see the builder of each name (for example
             :func:`build_cosine`'s ``min_lr``; ``eta_min`` is accepted as its alias).
 
@@ -524,7 +559,7 @@ def validate_schedule(name: str, total_steps: int | None = None, warmup_steps: i
     if total_steps is None:
         w = warmup_steps if isinstance(warmup_steps, int) and not isinstance(warmup_steps, bool) else 0
         total_steps = max(10_000, 2 * w + 2)
-    _float(name, "base_lr", base_lr, 0.0, lo_open=True)
+    check_number("base_lr", base_lr, 0.0, lo_open=True, prefix=_at(name))
     build_scheduler(name, _dummy_optimizer(base_lr), total_steps, warmup_steps, **kwargs)
 
 
@@ -570,10 +605,10 @@ def lr_at_steps(name: str, base_lr: float, total_steps: int, steps: Iterable[int
         ValueError: as :func:`build_scheduler`, and for invalid ``steps``, ``base_lr`` or
             ``metrics``.
     """
-    base_lr = _float(name, "base_lr", base_lr, 0.0, lo_open=True)
+    base_lr = check_number("base_lr", base_lr, 0.0, lo_open=True, prefix=_at(name))
     steps = list(steps)
     for t in steps:
-        _int(name, "steps[i]", t, 0, total_steps if name == "one_cycle" else None)
+        check_int("steps[i]", t, 0, total_steps if name == "one_cycle" else None, prefix=_at(name))
     if metrics is not None and name not in METRIC_SCHEDULES:
         raise ValueError(f"{_where(name)}: metrics apply only to {list(METRIC_SCHEDULES)}")
     opt = _dummy_optimizer(base_lr)
@@ -593,3 +628,6 @@ def lr_at_steps(name: str, base_lr: float, total_steps: int, steps: Iterable[int
                 sched.step()
         lrs.append(float(sched.get_last_lr()[0]))
     return [lrs[t] for t in steps]
+
+
+register_schedule_check(validate_schedule)  # TrainingConfig.validate checks schedule_kwargs with it

@@ -28,7 +28,12 @@ from workbench.train.events import Event, Technique, handlers_for
 from workbench.train.inference import eval_mode, inference_batches, to_device
 from workbench.train.metrics import MetricsTracker
 from workbench.train.optim import build_loss, build_optimizer
-from workbench.train.schedules import build_scheduler, is_constant_scheduler, is_metric_scheduler
+from workbench.train.schedules import (
+    build_scheduler,
+    is_constant_scheduler,
+    is_metric_scheduler,
+    validate_schedule,
+)
 from workbench.train.state import State
 
 log = logging.getLogger("workbench")
@@ -74,8 +79,10 @@ class Trainer:
 
     Raises:
         ValueError: empty training data, a missing task for the collator, a
-            ``batch_sampler`` together with ``sampler``, or data that does not fit the task
-            or the model (the message names the split, the example id and the field).
+            ``batch_sampler`` together with ``sampler``, data that does not fit the task
+            or the model (the message names the split, the example id and the field), or
+            a config schedule that does not fit the run's optimizer steps (for example
+            ``warmup_steps`` longer than the run; not checked for a given ``scheduler``).
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainingConfig, train_data: Dataset,
@@ -132,6 +139,24 @@ class Trainer:
         self._acc_max_numel = _ACC_MAX_NUMEL
         self._reset_running()
         self.last_checkpoint: Path | None = None
+        if scheduler is None:  # the config's schedule must fit this run: warmup no longer than it, ...
+            try:
+                steps, per_epoch = self.total_steps, self.steps_per_epoch
+            except TypeError:  # a sampler without len(): checked when fit builds the scheduler
+                steps = None
+            if steps is not None:
+                kwargs = dict(config.schedule_kwargs)
+                if config.schedule == "plateau":
+                    kwargs.setdefault("mode", config.monitor_mode)
+                try:
+                    validate_schedule(config.schedule, total_steps=max(1, steps), warmup_steps=config.warmup_steps,
+                                      base_lr=min(float(g["lr"]) for g in self.optimizer.param_groups), **kwargs)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"Trainer: TrainingConfig.schedule {config.schedule!r} with warmup_steps="
+                        f"{config.warmup_steps} and schedule_kwargs={config.schedule_kwargs!r} does not fit "
+                        f"this run of {steps} optimizer steps ({config.epochs} epochs x {per_epoch} steps "
+                        f"per epoch, max_steps={config.max_steps}): {exc}") from exc
         if check_data:
             self._check_data()
 
@@ -283,6 +308,9 @@ class Trainer:
         Raises:
             NonFiniteLossError: the loss became NaN/Inf (with ``on_nonfinite="raise"``).
                 No checkpoint is written after the bad step, so the last one stays good.
+            ValueError: at the first evaluation, when ``early_stopping_patience`` or
+                ``restore_best`` is set and the evaluation does not report
+                ``config.monitor`` (the message lists the metrics it reports).
         """
         cfg, st = self.config, self.state
         if not self._resumed:
@@ -556,6 +584,10 @@ class Trainer:
     def _early_stopping(self, metrics: dict[str, float]) -> None:
         cfg, st = self.config, self.state
         value = metrics.get(cfg.monitor)
+        if value is None and (cfg.early_stopping_patience is not None or cfg.restore_best):
+            raise ValueError(f"Trainer: TrainingConfig.monitor {cfg.monitor!r} is not reported by the evaluation, "
+                             f"so early stopping and restore_best could never act on it; the evaluation "
+                             f"reports {sorted(metrics)}")
         if value is None or math.isnan(value):
             return
         sign = 1.0 if cfg.monitor_mode == "max" else -1.0
