@@ -76,7 +76,7 @@ if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
 from benchmarks._common import fmt_mean_std as _fmt  # noqa: E402
 from benchmarks._common import is_missing as _nan  # noqa: E402
 from benchmarks._common import json_clean as _json_clean  # noqa: E402
-from workbench.data.curriculum_samplers import DynamicBatchComposer  # noqa: E402
+from workbench.techniques.curriculum.samplers import DynamicBatchComposer  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
 from workbench.experiment import Target, Variant  # noqa: E402
 from workbench.recipes import baseline_recipe, model_factory, optimizer_steps  # noqa: E402

@@ -19,7 +19,7 @@ import sys, torch
 sys.path.insert(0, {root!r})
 from tests.tiny import tiny_data, tiny_model
 from workbench.config import TrainingConfig
-from workbench.data.curriculum_samplers import DifficultySampler, PacingSampler
+from workbench.techniques.curriculum.samplers import DifficultySampler, PacingSampler
 from workbench.techniques import curriculum as cl
 from workbench.train import Technique, Trainer
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.tiny import tiny_data
-from workbench.data import curriculum_samplers as cs
+from workbench.techniques.curriculum import samplers as cs
 from workbench.techniques.curriculum import make_pacing
 
 

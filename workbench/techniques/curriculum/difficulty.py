@@ -697,7 +697,7 @@ def paced_sampler_factory(order: str, pacing_name: str, ramp_fraction: float = 0
     """``SamplerVariant.sampler`` for a paced curriculum (``order`` curriculum / anti /
     random) whose pacing reaches all data after ``ramp_fraction`` of the run's optimizer
     steps (``config.max_steps`` or epochs x batches)."""
-    from workbench.data.curriculum_samplers import PacingSampler
+    from workbench.techniques.curriculum.samplers import PacingSampler
 
     def make(splits: Any, seed: int, config: Any):
         n = len(splits.train)

@@ -630,7 +630,7 @@ def curriculum_dataloader(dataset: Dataset, scores: Sequence[float] | torch.Tens
     Raises:
         ValueError: unknown order, or as :class:`PacingSampler`.
     """
-    from workbench.techniques.curriculum import curriculum_order
+    from workbench.techniques.curriculum.difficulty import curriculum_order
 
     positions = curriculum_order(scores, order, seed=seed)
     sampler = PacingSampler(positions, pacing, batch_size, seed=seed, drop_last=drop_last)
