@@ -11,6 +11,7 @@ from tests.tiny import tiny_data
 from workbench.data.datasets import ExampleDataset
 from workbench.data.text import Vocabulary
 from workbench.techniques import curriculum as cl
+from workbench.techniques.curriculum import difficulty
 
 # ----------------------------------------------------------------------------- pacing
 
@@ -103,7 +104,7 @@ def test_scores_are_cached_in_memory_and_on_disk(tmp_path):
     assert cl.difficulty_scores(data, cache_dir=tmp_path) is a  # memory cache
     files = list(tmp_path.glob("difficulty-*.pt"))
     assert len(files) == 1
-    cl._CACHE.clear()
+    difficulty._CACHE.clear()
     b = cl.difficulty_scores(data, cache_dir=tmp_path)  # disk cache, weights_only load
     assert b is not a and torch.equal(a.total, b.total)
     c = cl.difficulty_scores(data, weights=(0, 0, 1), cache_dir=tmp_path)  # other settings: new key
@@ -178,15 +179,15 @@ def test_competence_pacing_raises_and_lowers_with_patience():
 
 
 def test_multi_stage_advances_when_goal_met():
-    m = cl.MultiStageCurriculum([cl.Stage(0, 0.3, 0.9, lr=0.01), cl.Stage(0, 0.7, 0.8, lr=0.005, max_updates=2),
-                                 cl.Stage(0, 1.0, 1.0, lr=0.001)])
+    m = cl.MultiStageCurriculum([cl.CurriculumStage(0, 0.3, 0.9, lr=0.01), cl.CurriculumStage(0, 0.7, 0.8, lr=0.005, max_updates=2),
+                                 cl.CurriculumStage(0, 1.0, 1.0, lr=0.001)])
     assert m.update(accuracy=0.5) == (0, 0.3) and m.lr == 0.01
     assert m.update(accuracy=0.95) == (0, 0.7) and m.lr == 0.005
     assert m.update(accuracy=0.1) == (0, 0.7)
     assert m.update(accuracy=0.1) == (0, 1.0)  # max_updates reached
     assert m.update(accuracy=1.0) == (0, 1.0)  # last stage stays
     with pytest.raises(ValueError, match="range"):
-        cl.MultiStageCurriculum([cl.Stage(0.5, 0.2, 0.9)])
+        cl.MultiStageCurriculum([cl.CurriculumStage(0.5, 0.2, 0.9)])
 
 
 def test_dynamic_difficulty_follows_validation_loss():
