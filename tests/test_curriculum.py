@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import pickle
+import warnings
 
 import pytest
 import torch
@@ -109,6 +111,53 @@ def test_scores_are_cached_in_memory_and_on_disk(tmp_path):
     assert b is not a and torch.equal(a.total, b.total)
     c = cl.difficulty_scores(data, weights=(0, 0, 1), cache_dir=tmp_path)  # other settings: new key
     assert not torch.equal(c.total, a.total) and len(list(tmp_path.glob("difficulty-*.pt"))) == 2
+
+
+_RAN: list[str] = []
+
+
+def _record(what: str) -> str:
+    _RAN.append(what)
+    return what
+
+
+class _Payload:
+    """A pickle that would call ``_record`` when unpickled without ``weights_only``."""
+
+    def __reduce__(self):
+        return (_record, ("unpickled code ran",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("content", ["garbage", "pickle", "torch_pickle", "foreign_dict", "other_data"])
+def test_unreadable_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, content):
+    data, _ = tiny_data(n=40)
+    a = cl.difficulty_scores(data, cache_dir=tmp_path, use_cache=False)
+    (path,) = tmp_path.glob("difficulty-*.pt")
+    if content == "garbage":
+        path.write_bytes(b"\x00\xffnot a torch file" * 20)
+    elif content == "pickle":
+        path.write_bytes(pickle.dumps(_Payload()))
+    elif content == "torch_pickle":
+        torch.save(_Payload(), path)
+    elif content == "foreign_dict":  # loads weights-only, but is not a score file
+        torch.save({"ids": torch.arange(3), "total": torch.zeros(3)}, path)
+    else:  # a real score file of other data, under this data's name
+        other, _ = tiny_data(n=50, seed=1)
+        other_dir = tmp_path / "other"
+        cl.difficulty_scores(other, cache_dir=other_dir, use_cache=False)
+        (other_file,) = other_dir.glob("difficulty-*.pt")
+        path.write_bytes(other_file.read_bytes())
+    difficulty._CACHE.clear()
+    with pytest.warns(RuntimeWarning, match="ignoring the cache file"):
+        b = cl.difficulty_scores(data, cache_dir=tmp_path)
+    assert _RAN == []  # nothing was unpickled beyond tensors and plain values
+    assert torch.equal(a.total, b.total) and torch.equal(b.ids, data.ids)
+    difficulty._CACHE.clear()
+    with warnings.catch_warnings():  # the bad file was replaced: it now loads quietly
+        warnings.simplefilter("error")
+        c = cl.difficulty_scores(data, cache_dir=tmp_path)
+    assert torch.equal(c.total, a.total)
 
 
 def test_difficulty_rejects_bad_settings():
