@@ -297,3 +297,25 @@ def test_curriculum_panel_callback_on_digits_smoke():
     table = cl.curriculum_panel_callback("digits", pacing="competence_sqrt", ramp_fraction=0.5, start=0.01,
                                          smoke=True, epochs=1)
     assert len(table) == 2  # baseline and curriculum rows
+
+
+# ----------------------------------------------------------------------------- package layout
+
+
+def test_family_modules_import_one_way_and_names_are_unique():
+    import ast
+    from pathlib import Path
+
+    folder = Path(cl.__file__).parent
+    layers = ["pacing", "difficulty", "samplers", "scheduling", "compare", "display"]
+    for k, name in enumerate(layers):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        family = {m.rsplit(".", 1)[-1] for m in imported if m.startswith("workbench.techniques.curriculum.")}
+        assert family <= set(layers[:k]), f"{name}.py imports {family - set(layers[:k])} (a later layer)"
+        assert not any(m.startswith("workbench.techniques.") and not m.startswith("workbench.techniques.curriculum")
+                       for m in imported), f"{name}.py imports another family"
+    for old in ("Stage", "SamplerVariant", "CurriculumExperiment"):
+        assert not hasattr(cl, old), f"old name {old} is still exported"
+    assert all(hasattr(cl, n) for n in cl.__all__)
+    assert [cl.CurriculumScheduling] == cl.TECHNIQUES
