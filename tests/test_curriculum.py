@@ -319,3 +319,38 @@ def test_family_modules_import_one_way_and_names_are_unique():
         assert not hasattr(cl, old), f"old name {old} is still exported"
     assert all(hasattr(cl, n) for n in cl.__all__)
     assert [cl.CurriculumScheduling] == cl.TECHNIQUES
+
+
+def test_settings_are_checked_when_the_objects_are_made():
+    from workbench.config import TrainingConfig
+    from workbench.data.steps import micro_batches_per_run
+
+    with pytest.raises(ValueError, match="orders"):
+        cl.curriculum_variants(orders=("curriculum", "hardest"))  # was a KeyError
+    with pytest.raises(ValueError, match="ramp_fraction"):
+        cl.paced_sampler_factory("curriculum", "linear", ramp_fraction=0.0)  # before any run
+    with pytest.raises(ValueError, match="unknown pacing"):
+        cl.paced_sampler_factory("curriculum", "cubic")
+    with pytest.raises(ValueError, match="target_accuracy"):
+        cl.CurriculumStage(0.0, 0.5, 1.5)
+    with pytest.raises(ValueError, match="minimum"):
+        cl.CompetencePacing(initial=0.2, minimum=0.3)
+    with pytest.raises(ValueError, match="patience"):
+        cl.DynamicDifficulty(patience=0)
+    with pytest.raises(ValueError, match="num_batches"):
+        cl.ClassBalancedBatchSampler([0, 1, 0, 1], batch_size=2, num_batches=0)
+    with pytest.raises(ValueError, match="replacement"):
+        cl.ImportanceSampler([1.0, 2.0], replacement="no")
+    with pytest.raises(ValueError, match="LoaderStage.batch_size"):
+        cl.LoaderStage(tiny_data(n=10)[0], 0)
+    # the pacing horizon is the run's mini-batches (workbench.data.steps), capped by max_steps
+    data, task = tiny_data(n=100)
+
+    class Splits:
+        train, vocab = data, None
+
+    config = TrainingConfig(epochs=10, batch_size=8, max_steps=5, grad_accum_steps=3, progress_bar=False)
+    assert micro_batches_per_run(config, 100) == 15  # min(13 x 10, 5 x 3)
+    sampler, batch_sampler, techniques = cl.paced_sampler_factory("curriculum", "linear", 0.5)(Splits, 0, config)
+    assert sampler.pacing.keywords["total_steps"] == 8 and batch_sampler is None and techniques == []
+    assert sampler.batches_per_epoch == 13
