@@ -77,10 +77,12 @@ from benchmarks._common import fmt_mean_std as _fmt  # noqa: E402
 from benchmarks._common import is_missing as _nan  # noqa: E402
 from benchmarks._common import json_clean as _json_clean  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
+from workbench.data.steps import optimizer_steps_per_run  # noqa: E402
 from workbench.experiment import Experiment, Target, Variant  # noqa: E402
-from workbench.recipes import baseline_recipe, model_factory, optimizer_steps  # noqa: E402
+from workbench.recipes import baseline_recipe, model_factory  # noqa: E402
 from workbench.techniques.curriculum import DynamicBatchComposer, flip_labels, paced_sampler_factory  # noqa: E402
 from workbench.train import Technique, Trainer  # noqa: E402
+from workbench.train.events import Event  # noqa: E402
 from workbench.train.trainer import seed_everything  # noqa: E402
 
 REGIMES = ("full", "limited", "noisy")
@@ -105,7 +107,7 @@ def variants_for(pacing: str, ramp: float) -> list[Variant]:
 
 
 def regime_config(config, n_train: int, regime: str):
-    total = optimizer_steps(config, n_train)
+    total = optimizer_steps_per_run(config, n_train)
     changes: dict[str, Any] = {"progress_bar": False}
     if regime == "limited":
         total = max(1, round(0.25 * total))
@@ -147,6 +149,7 @@ class PaddingCounter(Technique):
     """Counts padded positions and real tokens of every training batch."""
 
     name = "padding_counter"
+    events = frozenset({Event.BATCH_START})
 
     def __init__(self) -> None:
         super().__init__()
