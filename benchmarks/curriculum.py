@@ -10,7 +10,7 @@ optimization issue makes it final), in three regimes:
   by seed 0, the same noisy data for every variant and seed; validation and test clean).
 
 Variants (all see exactly as many examples per step as the baseline; only the order
-changes; :class:`workbench.data.curriculum_samplers.PacingSampler`):
+changes; :class:`workbench.techniques.curriculum.PacingSampler`):
 
 - ``baseline``: random batches (the recipe);
 - ``curriculum``: easiest first, paced (Hacohen & Weinshall 2019; each batch drawn from the
@@ -37,7 +37,7 @@ Targets (validation accuracy, fixed before the runs, printed): full: the recipe'
 (every ``total_steps // 12`` optimizer steps), so time-to-target resolves within an epoch.
 
 Length grouping (issue item 7): on SUBJ and MR, one epoch of the Kim CNN recipe with
-length-grouped batches (:class:`~workbench.data.curriculum_samplers.DynamicBatchComposer`,
+length-grouped batches (:class:`~workbench.techniques.curriculum.DynamicBatchComposer`,
 tolerance 0.1) against random batches, same model, same examples: padding tokens counted
 from the collated batches, and training seconds.
 
@@ -76,17 +76,13 @@ if _SHARED_NLTK.is_dir() and not os.environ.get("NLTK_DATA"):
 from benchmarks._common import fmt_mean_std as _fmt  # noqa: E402
 from benchmarks._common import is_missing as _nan  # noqa: E402
 from benchmarks._common import json_clean as _json_clean  # noqa: E402
-from workbench.data.curriculum_samplers import DynamicBatchComposer  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
-from workbench.experiment import Target, Variant  # noqa: E402
-from workbench.recipes import baseline_recipe, model_factory, optimizer_steps  # noqa: E402
-from workbench.techniques.curriculum import (  # noqa: E402
-    CurriculumExperiment,
-    SamplerVariant,
-    flip_labels,
-    paced_sampler_factory,
-)
+from workbench.data.steps import optimizer_steps_per_run  # noqa: E402
+from workbench.experiment import Experiment, Target, Variant  # noqa: E402
+from workbench.recipes import baseline_recipe, model_factory  # noqa: E402
+from workbench.techniques.curriculum import DynamicBatchComposer, flip_labels, paced_sampler_factory  # noqa: E402
 from workbench.train import Technique, Trainer  # noqa: E402
+from workbench.train.events import Event  # noqa: E402
 from workbench.train.trainer import seed_everything  # noqa: E402
 
 REGIMES = ("full", "limited", "noisy")
@@ -104,14 +100,14 @@ def variants_for(pacing: str, ramp: float) -> list[Variant]:
     names = {"curriculum": "curriculum", "anti": "anti-curriculum", "random": "random-curriculum"}
     out: list[Variant] = [Variant("baseline")]
     for o in ("curriculum", "anti", "random"):
-        out.append(SamplerVariant(names[o], sampler=paced_sampler_factory(o, pacing, ramp, start=_start(pacing),
-                                                                           cache_dir=str(CACHE)),
-                                  claim="1.4x (curriculum, claimed)" if o == "curriculum" else ""))
+        out.append(Variant(names[o], sampler=paced_sampler_factory(o, pacing, ramp, start=_start(pacing),
+                                                                    cache_dir=str(CACHE)),
+                           claim="1.4x (curriculum, claimed)" if o == "curriculum" else ""))
     return out
 
 
 def regime_config(config, n_train: int, regime: str):
-    total = optimizer_steps(config, n_train)
+    total = optimizer_steps_per_run(config, n_train)
     changes: dict[str, Any] = {"progress_bar": False}
     if regime == "limited":
         total = max(1, round(0.25 * total))
@@ -125,19 +121,19 @@ def run_regime(d: str, splits, recipe, regime: str, variants, seeds, target: Tar
         noisy, _ = flip_labels(splits.train, 0.2, splits.task.num_classes, seed=0)
         splits = dataclasses.replace(splits, train=noisy)
     config = regime_config(recipe.config, len(splits.train), regime)
-    exp = CurriculumExperiment({d: splits}, model_factory(recipe.model), config, variants, seeds=seeds,
-                               target=target, progress=False, name=f"curriculum {d} {regime}")
+    exp = Experiment({d: splits}, model_factory(recipe.model), config, variants, seeds=seeds,
+                     target=target, progress=False, name=f"curriculum {d} {regime}")
     return exp, exp.run()
 
 
 def search_pacing(d: str, splits, recipe, candidates, target: Target) -> tuple[str, float, list[str]]:
     lines, best, best_key = [], None, None
     for pacing, ramp in candidates:
-        v = [Variant("baseline"), SamplerVariant("curriculum", sampler=paced_sampler_factory(
+        v = [Variant("baseline"), Variant("curriculum", sampler=paced_sampler_factory(
             "curriculum", pacing, ramp, start=_start(pacing), cache_dir=str(CACHE)))]
         config = regime_config(recipe.config, len(splits.train), "full")
-        exp = CurriculumExperiment({d: splits}, model_factory(recipe.model), config, v[1:], seeds=[0],
-                                   target=target, progress=False, evaluate_test=False, baseline="curriculum")
+        exp = Experiment({d: splits}, model_factory(recipe.model), config, v[1:], seeds=[0],
+                         target=target, progress=False, evaluate_test=False, baseline="curriculum")
         rec = exp.run().records[0]
         ett = rec.examples_to_target if not _nan(rec.examples_to_target) else math.inf
         key = (round(rec.final_metric, 3), -ett)
@@ -153,6 +149,7 @@ class PaddingCounter(Technique):
     """Counts padded positions and real tokens of every training batch."""
 
     name = "padding_counter"
+    events = frozenset({Event.BATCH_START})
 
     def __init__(self) -> None:
         super().__init__()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import pickle
+import warnings
 
 import pytest
 import torch
@@ -11,6 +13,7 @@ from tests.tiny import tiny_data
 from workbench.data.datasets import ExampleDataset
 from workbench.data.text import Vocabulary
 from workbench.techniques import curriculum as cl
+from workbench.techniques.curriculum import difficulty
 
 # ----------------------------------------------------------------------------- pacing
 
@@ -103,11 +106,58 @@ def test_scores_are_cached_in_memory_and_on_disk(tmp_path):
     assert cl.difficulty_scores(data, cache_dir=tmp_path) is a  # memory cache
     files = list(tmp_path.glob("difficulty-*.pt"))
     assert len(files) == 1
-    cl._CACHE.clear()
+    difficulty._CACHE.clear()
     b = cl.difficulty_scores(data, cache_dir=tmp_path)  # disk cache, weights_only load
     assert b is not a and torch.equal(a.total, b.total)
     c = cl.difficulty_scores(data, weights=(0, 0, 1), cache_dir=tmp_path)  # other settings: new key
     assert not torch.equal(c.total, a.total) and len(list(tmp_path.glob("difficulty-*.pt"))) == 2
+
+
+_RAN: list[str] = []
+
+
+def _record(what: str) -> str:
+    _RAN.append(what)
+    return what
+
+
+class _Payload:
+    """A pickle that would call ``_record`` when unpickled without ``weights_only``."""
+
+    def __reduce__(self):
+        return (_record, ("unpickled code ran",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("content", ["garbage", "pickle", "torch_pickle", "foreign_dict", "other_data"])
+def test_unreadable_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, content):
+    data, _ = tiny_data(n=40)
+    a = cl.difficulty_scores(data, cache_dir=tmp_path, use_cache=False)
+    (path,) = tmp_path.glob("difficulty-*.pt")
+    if content == "garbage":
+        path.write_bytes(b"\x00\xffnot a torch file" * 20)
+    elif content == "pickle":
+        path.write_bytes(pickle.dumps(_Payload()))
+    elif content == "torch_pickle":
+        torch.save(_Payload(), path)
+    elif content == "foreign_dict":  # loads weights-only, but is not a score file
+        torch.save({"ids": torch.arange(3), "total": torch.zeros(3)}, path)
+    else:  # a real score file of other data, under this data's name
+        other, _ = tiny_data(n=50, seed=1)
+        other_dir = tmp_path / "other"
+        cl.difficulty_scores(other, cache_dir=other_dir, use_cache=False)
+        (other_file,) = other_dir.glob("difficulty-*.pt")
+        path.write_bytes(other_file.read_bytes())
+    difficulty._CACHE.clear()
+    with pytest.warns(RuntimeWarning, match="ignoring the cache file"):
+        b = cl.difficulty_scores(data, cache_dir=tmp_path)
+    assert _RAN == []  # nothing was unpickled beyond tensors and plain values
+    assert torch.equal(a.total, b.total) and torch.equal(b.ids, data.ids)
+    difficulty._CACHE.clear()
+    with warnings.catch_warnings():  # the bad file was replaced: it now loads quietly
+        warnings.simplefilter("error")
+        c = cl.difficulty_scores(data, cache_dir=tmp_path)
+    assert torch.equal(c.total, a.total)
 
 
 def test_difficulty_rejects_bad_settings():
@@ -178,15 +228,15 @@ def test_competence_pacing_raises_and_lowers_with_patience():
 
 
 def test_multi_stage_advances_when_goal_met():
-    m = cl.MultiStageCurriculum([cl.Stage(0, 0.3, 0.9, lr=0.01), cl.Stage(0, 0.7, 0.8, lr=0.005, max_updates=2),
-                                 cl.Stage(0, 1.0, 1.0, lr=0.001)])
+    m = cl.MultiStageCurriculum([cl.CurriculumStage(0, 0.3, 0.9, lr=0.01), cl.CurriculumStage(0, 0.7, 0.8, lr=0.005, max_updates=2),
+                                 cl.CurriculumStage(0, 1.0, 1.0, lr=0.001)])
     assert m.update(accuracy=0.5) == (0, 0.3) and m.lr == 0.01
     assert m.update(accuracy=0.95) == (0, 0.7) and m.lr == 0.005
     assert m.update(accuracy=0.1) == (0, 0.7)
     assert m.update(accuracy=0.1) == (0, 1.0)  # max_updates reached
     assert m.update(accuracy=1.0) == (0, 1.0)  # last stage stays
     with pytest.raises(ValueError, match="range"):
-        cl.MultiStageCurriculum([cl.Stage(0.5, 0.2, 0.9)])
+        cl.MultiStageCurriculum([cl.CurriculumStage(0.5, 0.2, 0.9)])
 
 
 def test_dynamic_difficulty_follows_validation_loss():
@@ -247,3 +297,60 @@ def test_curriculum_panel_callback_on_digits_smoke():
     table = cl.curriculum_panel_callback("digits", pacing="competence_sqrt", ramp_fraction=0.5, start=0.01,
                                          smoke=True, epochs=1)
     assert len(table) == 2  # baseline and curriculum rows
+
+
+# ----------------------------------------------------------------------------- package layout
+
+
+def test_family_modules_import_one_way_and_names_are_unique():
+    import ast
+    from pathlib import Path
+
+    folder = Path(cl.__file__).parent
+    layers = ["pacing", "difficulty", "samplers", "scheduling", "compare", "display"]
+    for k, name in enumerate(layers):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        family = {m.rsplit(".", 1)[-1] for m in imported if m.startswith("workbench.techniques.curriculum.")}
+        assert family <= set(layers[:k]), f"{name}.py imports {family - set(layers[:k])} (a later layer)"
+        assert not any(m.startswith("workbench.techniques.") and not m.startswith("workbench.techniques.curriculum")
+                       for m in imported), f"{name}.py imports another family"
+    for old in ("Stage", "SamplerVariant", "CurriculumExperiment"):
+        assert not hasattr(cl, old), f"old name {old} is still exported"
+    assert all(hasattr(cl, n) for n in cl.__all__)
+    assert [cl.CurriculumScheduling] == cl.TECHNIQUES
+
+
+def test_settings_are_checked_when_the_objects_are_made():
+    from workbench.config import TrainingConfig
+    from workbench.data.steps import micro_batches_per_run
+
+    with pytest.raises(ValueError, match="orders"):
+        cl.curriculum_variants(orders=("curriculum", "hardest"))  # was a KeyError
+    with pytest.raises(ValueError, match="ramp_fraction"):
+        cl.paced_sampler_factory("curriculum", "linear", ramp_fraction=0.0)  # before any run
+    with pytest.raises(ValueError, match="unknown pacing"):
+        cl.paced_sampler_factory("curriculum", "cubic")
+    with pytest.raises(ValueError, match="target_accuracy"):
+        cl.CurriculumStage(0.0, 0.5, 1.5)
+    with pytest.raises(ValueError, match="minimum"):
+        cl.CompetencePacing(initial=0.2, minimum=0.3)
+    with pytest.raises(ValueError, match="patience"):
+        cl.DynamicDifficulty(patience=0)
+    with pytest.raises(ValueError, match="num_batches"):
+        cl.ClassBalancedBatchSampler([0, 1, 0, 1], batch_size=2, num_batches=0)
+    with pytest.raises(ValueError, match="replacement"):
+        cl.ImportanceSampler([1.0, 2.0], replacement="no")
+    with pytest.raises(ValueError, match="LoaderStage.batch_size"):
+        cl.LoaderStage(tiny_data(n=10)[0], 0)
+    # the pacing horizon is the run's mini-batches (workbench.data.steps), capped by max_steps
+    data, task = tiny_data(n=100)
+
+    class Splits:
+        train, vocab = data, None
+
+    config = TrainingConfig(epochs=10, batch_size=8, max_steps=5, grad_accum_steps=3, progress_bar=False)
+    assert micro_batches_per_run(config, 100) == 15  # min(13 x 10, 5 x 3)
+    sampler, batch_sampler, techniques = cl.paced_sampler_factory("curriculum", "linear", 0.5)(Splits, 0, config)
+    assert sampler.pacing.keywords["total_steps"] == 8 and batch_sampler is None and techniques == []
+    assert sampler.batches_per_epoch == 13

@@ -19,7 +19,7 @@ import sys, torch
 sys.path.insert(0, {root!r})
 from tests.tiny import tiny_data, tiny_model
 from workbench.config import TrainingConfig
-from workbench.data.curriculum_samplers import DifficultySampler, PacingSampler
+from workbench.techniques.curriculum import DifficultySampler, PacingSampler
 from workbench.techniques import curriculum as cl
 from workbench.train import Technique, Trainer
 
@@ -87,14 +87,15 @@ def test_curriculum_resume_mid_epoch_is_bit_identical(tmp_path, kind, k):
 
 
 def test_curriculum_variants_run_on_digits_through_the_experiment_runner():
+    from workbench.experiment import Experiment
     from workbench.recipes import baseline_recipe, load_splits, model_factory
-    from workbench.techniques.curriculum import CurriculumExperiment, curriculum_variants
+    from workbench.techniques.curriculum import curriculum_variants
 
     splits = load_splits("digits")
     recipe = baseline_recipe("digits", epochs=2, progress_bar=False)
     variants = curriculum_variants("fixed_exponential", ramp_fraction=0.5)
-    exp = CurriculumExperiment(splits, model_factory(recipe.model), recipe.config, variants, seeds=[0],
-                               target=recipe.target, progress=False, evaluate_test=False)
+    exp = Experiment(splits, model_factory(recipe.model), recipe.config, variants, seeds=[0],
+                     target=recipe.target, progress=False, evaluate_test=False)
     result = exp.run()
     s = result.summary.set_index("variant")
     assert list(s.index) == ["baseline", "curriculum", "anti-curriculum", "random-curriculum"]

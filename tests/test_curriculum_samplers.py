@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from tests.tiny import tiny_data
-from workbench.data import curriculum_samplers as cs
 from workbench.techniques.curriculum import make_pacing
+from workbench.techniques.curriculum import samplers as cs
 
 
 def test_pacing_sampler_draws_each_batch_from_the_available_prefix():
@@ -132,15 +132,15 @@ def test_dynamic_batch_composer_difficulty_modes_and_domains():
 def test_staged_loader_advances_on_demand():
     a, task = tiny_data(n=20)
     b, _ = tiny_data(n=40, seed=1)
-    st = cs.StagedLoader([cs.Stage(a, 5, "easy"), cs.Stage(b, 10, "all")], collate_fn=task.collator())
+    st = cs.StagedLoader([cs.LoaderStage(a, 5, "easy"), cs.LoaderStage(b, 10, "all")], collate_fn=task.collator())
     assert len(st.current_loader()) == 4 and st.stage.name == "easy"
     assert st.advance_stage() and len(st.current_loader()) == 4 and st.dataset is b
     assert not st.advance_stage()
-    other = cs.StagedLoader([cs.Stage(a, 5), cs.Stage(b, 10)])
+    other = cs.StagedLoader([cs.LoaderStage(a, 5), cs.LoaderStage(b, 10)])
     other.load_state_dict(st.state_dict())
     assert other.index == 1
     with pytest.raises(ValueError, match="empty"):
-        cs.StagedLoader([cs.Stage(a.subset([]), 5)])
+        cs.StagedLoader([cs.LoaderStage(a.subset([]), 5)])
 
 
 def test_curriculum_dataloader_factory():

@@ -11,4 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 #: class name -> {"invalid": {argument: bad value, ...}, "modality": "vision" | "text"}
-SETTINGS: dict[str, dict[str, Any]] = {}
+SETTINGS: dict[str, dict[str, Any]] = {
+    # curriculum (workbench.techniques.curriculum)
+    "CurriculumScheduling": {"invalid": {"sampler": [0.0, 0.5], "scheduler": "competence"}, "modality": "vision"},
+}

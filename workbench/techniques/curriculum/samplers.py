@@ -20,7 +20,9 @@ Item samplers (pass as ``Trainer(sampler=...)``): :class:`PacingSampler`,
 :class:`DifficultySampler`, :class:`ImportanceSampler`. Batch samplers (pass as
 ``Trainer(batch_sampler=...)``): :class:`ClassBalancedBatchSampler`,
 :class:`DynamicBatchComposer`. :class:`StagedLoader` holds data sets and batch sizes per
-stage. :func:`curriculum_dataloader` builds a DataLoader over a paced curriculum.
+stage (:class:`LoaderStage`). :func:`curriculum_dataloader` builds a DataLoader over a paced
+curriculum. Examples of each are in this folder's ``README.md`` (tested by
+``tests/test_curriculum_readme.py``).
 """
 
 from __future__ import annotations
@@ -33,13 +35,18 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from workbench.data.samplers import ResumableRandomSampler
+from workbench.data.steps import batches_per_epoch
+from workbench.techniques.curriculum.difficulty import curriculum_order
+from workbench.validation import check_bool, check_choice, check_int, check_number
+
 __all__ = [
     "ClassBalancedBatchSampler",
     "DifficultySampler",
     "DynamicBatchComposer",
     "ImportanceSampler",
+    "LoaderStage",
     "PacingSampler",
-    "Stage",
     "StagedLoader",
     "curriculum_dataloader",
     "padding_stats",
@@ -50,18 +57,6 @@ def _generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed * 1_000_003 + epoch + salt * 7_919)
     return g
-
-
-def _check_seed(seed: int, who: str) -> int:
-    if int(seed) < 0:
-        raise ValueError(f"{who}.seed must be >= 0; got {seed}")
-    return int(seed)
-
-
-def _check_batch_size(batch_size: int, who: str) -> int:
-    if int(batch_size) < 1:
-        raise ValueError(f"{who}.batch_size must be >= 1; got {batch_size}")
-    return int(batch_size)
 
 
 def _as_1d(x: Any, dtype: torch.dtype, name: str, who: str) -> torch.Tensor:
@@ -90,7 +85,7 @@ class PacingSampler(Sampler[int]):
         order: positions of the data set ordered by the curriculum, ``LongTensor [N]``
             (a permutation of ``0..N-1``).
         pacing: ``pacing(step) -> fraction in (0, 1]`` (a function of
-            :mod:`workbench.techniques.curriculum`, e.g. ``partial(fixed_exponential, ...)``);
+            :mod:`workbench.techniques.curriculum.pacing`, e.g. ``make_pacing("linear", 500)``);
             ``step`` counts mini-batches from 0.
         batch_size: the DataLoader's batch size (maps positions in the epoch to steps).
         seed: non-negative integer.
@@ -110,14 +105,15 @@ class PacingSampler(Sampler[int]):
             raise ValueError("PacingSampler: pacing must be a callable step -> fraction")
         self.n = n
         self.pacing = pacing
-        self.batch_size = _check_batch_size(batch_size, "PacingSampler")
-        self.seed = _check_seed(seed, "PacingSampler")
-        self.drop_last = bool(drop_last)
+        self.batch_size = check_int("PacingSampler.batch_size", batch_size, 1)
+        self.seed = check_int("PacingSampler.seed", seed, 0)
+        self.drop_last = check_bool("PacingSampler.drop_last", drop_last)
         self.epoch = 0
 
     @property
     def batches_per_epoch(self) -> int:
-        return self.n // self.batch_size if self.drop_last else math.ceil(self.n / self.batch_size)
+        """Mini-batches per epoch of the DataLoader this sampler feeds (its global step count)."""
+        return batches_per_epoch(self.n, self.batch_size, self.drop_last)
 
     def available(self, step: int) -> int:
         """Examples available at mini-batch ``step``: ``max(batch_size, ceil(pacing(step) * N))``."""
@@ -135,7 +131,7 @@ class PacingSampler(Sampler[int]):
         out = torch.empty(self.n, dtype=torch.long)
         first = self.epoch * self.batches_per_epoch
         perm, cursor, size = None, 0, -1
-        for b in range(math.ceil(self.n / self.batch_size)):
+        for b in range(batches_per_epoch(self.n, self.batch_size)):  # every item, a short last batch too
             k = self.available(first + b)
             lo, hi = b * self.batch_size, min(self.n, (b + 1) * self.batch_size)
             need = hi - lo
@@ -191,12 +187,10 @@ class DifficultySampler(Sampler[int]):
         self.scores = _as_1d(scores, torch.float64, "scores", "DifficultySampler")
         if not bool(torch.isfinite(self.scores).all()):
             raise ValueError("DifficultySampler: scores must be finite")
-        if mode not in self.MODES:
-            raise ValueError(f"DifficultySampler.mode must be one of {self.MODES}; got {mode!r}")
-        self.mode = mode
+        self.mode = check_choice("DifficultySampler.mode", mode, self.MODES)
         self.n = len(self.scores)
-        self.seed = _check_seed(seed, "DifficultySampler")
-        self.min_examples = max(1, min(int(min_examples), self.n))
+        self.seed = check_int("DifficultySampler.seed", seed, 0)
+        self.min_examples = min(check_int("DifficultySampler.min_examples", min_examples, 1), self.n)
         # rank of each position in easiest-first order (ties broken by position)
         self._rank = torch.empty(self.n, dtype=torch.long)
         self._sorted = torch.sort(self.scores, stable=True).indices
@@ -289,14 +283,13 @@ class ImportanceSampler(Sampler[int]):
                  replacement: bool = True, seed: int = 0) -> None:
         self.weights = self._check(_as_1d(weights, torch.float64, "weights", "ImportanceSampler"))
         self.n = len(self.weights)
-        self.num_samples = self.n if num_samples is None else int(num_samples)
-        if self.num_samples < 1:
-            raise ValueError(f"ImportanceSampler.num_samples must be >= 1; got {num_samples}")
-        self.replacement = bool(replacement)
+        self.num_samples = self.n if num_samples is None else check_int("ImportanceSampler.num_samples",
+                                                                        num_samples, 1)
+        self.replacement = check_bool("ImportanceSampler.replacement", replacement)
         if not self.replacement and self.num_samples > int((self.weights > 0).sum()):
             raise ValueError("ImportanceSampler: without replacement, num_samples must not exceed "
                              "the number of positive weights")
-        self.seed = _check_seed(seed, "ImportanceSampler")
+        self.seed = check_int("ImportanceSampler.seed", seed, 0)
         self.epoch = 0
         self.pending = self.weights.clone()
 
@@ -362,13 +355,14 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         self.classes = torch.unique(self.targets)
         if len(self.classes) < 2:
             raise ValueError("ClassBalancedBatchSampler needs at least 2 classes")
-        self.batch_size = _check_batch_size(batch_size, "ClassBalancedBatchSampler")
+        self.batch_size = check_int("ClassBalancedBatchSampler.batch_size", batch_size, 1)
         if self.batch_size < len(self.classes):
             raise ValueError(f"ClassBalancedBatchSampler.batch_size must be >= the number of classes "
                              f"({len(self.classes)}); got {batch_size}")
         self.n = len(self.targets)
-        self.num_batches = math.ceil(self.n / self.batch_size) if num_batches is None else int(num_batches)
-        self.seed = _check_seed(seed, "ClassBalancedBatchSampler")
+        self.num_batches = (batches_per_epoch(self.n, self.batch_size) if num_batches is None
+                            else check_int("ClassBalancedBatchSampler.num_batches", num_batches, 1))
+        self.seed = check_int("ClassBalancedBatchSampler.seed", seed, 0)
         self.epoch = 0
         self._by_class = [(self.targets == c).nonzero().flatten() for c in self.classes]
 
@@ -440,16 +434,13 @@ class DynamicBatchComposer(Sampler[list[int]]):
     def __init__(self, n: int, batch_size: int, seed: int = 0, lengths: Any = None, tolerance: float = 0.1,
                  difficulty: Any = None, mode: str = "uniform", domains: Any = None,
                  domain_balance: bool = True, drop_last: bool = False) -> None:
-        if int(n) < 1:
-            raise ValueError(f"DynamicBatchComposer.n must be >= 1; got {n}")
-        self.n = int(n)
-        self.batch_size = _check_batch_size(batch_size, "DynamicBatchComposer")
-        self.seed = _check_seed(seed, "DynamicBatchComposer")
-        if tolerance < 0 or not math.isfinite(tolerance):
-            raise ValueError(f"DynamicBatchComposer.tolerance must be a finite number >= 0; got {tolerance}")
-        if mode not in self.MODES:
-            raise ValueError(f"DynamicBatchComposer.mode must be one of {self.MODES}; got {mode!r}")
-        self.tolerance, self.mode, self.drop_last = float(tolerance), mode, bool(drop_last)
+        self.n = check_int("DynamicBatchComposer.n", n, 1)
+        self.batch_size = check_int("DynamicBatchComposer.batch_size", batch_size, 1)
+        self.seed = check_int("DynamicBatchComposer.seed", seed, 0)
+        self.tolerance = check_number("DynamicBatchComposer.tolerance", tolerance, lo=0)
+        self.mode = check_choice("DynamicBatchComposer.mode", mode, self.MODES)
+        self.drop_last = check_bool("DynamicBatchComposer.drop_last", drop_last)
+        domain_balance = check_bool("DynamicBatchComposer.domain_balance", domain_balance)
         self.lengths = self._opt(lengths, torch.float64, "lengths")
         self.difficulty = self._opt(difficulty, torch.float64, "difficulty")
         self.domains = self._opt(domains, torch.long, "domains") if domain_balance else None
@@ -538,12 +529,19 @@ def padding_stats(batches: Sequence[Sequence[int]], lengths: Sequence[int] | tor
 
 # ----------------------------------------------------------------------------- staged loader
 @dataclass
-class Stage:
-    """One stage of a :class:`StagedLoader`: a data set and its batch size."""
+class LoaderStage:
+    """One stage of a :class:`StagedLoader`: a data set and its batch size.
+
+    Raises:
+        ValueError: ``batch_size`` not an integer >= 1.
+    """
 
     dataset: Dataset
     batch_size: int
     name: str = ""
+
+    def __post_init__(self) -> None:
+        check_int("LoaderStage.batch_size", self.batch_size, 1)
 
 
 class StagedLoader:
@@ -558,21 +556,20 @@ class StagedLoader:
         ValueError: no stages, an empty data set or a batch size < 1.
     """
 
-    def __init__(self, stages: Sequence[Stage], collate_fn: Any = None, seed: int = 0) -> None:
+    def __init__(self, stages: Sequence[LoaderStage], collate_fn: Any = None, seed: int = 0) -> None:
         if not stages:
             raise ValueError("StagedLoader needs at least one stage")
         for i, s in enumerate(stages):
             if len(s.dataset) == 0:
                 raise ValueError(f"StagedLoader: stage {i} ({s.name!r}) has an empty data set")
-            _check_batch_size(s.batch_size, f"StagedLoader stage {i}")
         self.stages = list(stages)
         self.collate_fn = collate_fn
-        self.seed = _check_seed(seed, "StagedLoader")
+        self.seed = check_int("StagedLoader.seed", seed, 0)
         self.index = 0
         self.epoch = 0
 
     @property
-    def stage(self) -> Stage:
+    def stage(self) -> LoaderStage:
         return self.stages[self.index]
 
     @property
@@ -590,9 +587,9 @@ class StagedLoader:
         self.index += 1
         return True
 
-    def sampler(self):
-        from workbench.data.samplers import ResumableRandomSampler
-
+    def sampler(self) -> ResumableRandomSampler:
+        """A shuffling sampler over the current stage's data set (seed ``seed + stage index``,
+        at the current epoch)."""
         s = ResumableRandomSampler(self.dataset, seed=self.seed + self.index)
         s.set_epoch(self.epoch)
         return s
@@ -630,8 +627,6 @@ def curriculum_dataloader(dataset: Dataset, scores: Sequence[float] | torch.Tens
     Raises:
         ValueError: unknown order, or as :class:`PacingSampler`.
     """
-    from workbench.techniques.curriculum import curriculum_order
-
     positions = curriculum_order(scores, order, seed=seed)
     sampler = PacingSampler(positions, pacing, batch_size, seed=seed, drop_last=drop_last)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn, drop_last=drop_last)
