@@ -11,4 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 #: class name -> {"invalid": {argument: bad value, ...}, "modality": "vision" | "text"}
-SETTINGS: dict[str, dict[str, Any]] = {}
+SETTINGS: dict[str, dict[str, Any]] = {
+    # optimization: the contract's config has TrainingConfig's default schedule, "constant",
+    # which DynamicLR needs (it sets the rate itself)
+    "DynamicLR": {"invalid": {"monitor": "accuracy", "patience": 0, "decrease_factor": 1.5,
+                              "check_every_steps": 5},
+                  "modality": "vision"},
+}
