@@ -18,6 +18,7 @@ from tests.tiny import tiny_data, tiny_model
 from workbench.config import TaskSpec, TrainingConfig
 from workbench.models import build_model
 from workbench.techniques import optimization as O
+from workbench.techniques.optimization.schedules import _demo_metrics
 from workbench.train import Trainer
 from workbench.train.schedules import SCHEDULES, WARMUP_SCHEDULES, lr_at_steps
 
@@ -54,9 +55,11 @@ def test_schedule_figure_draws_the_torch_schedule(name):
     warmup, kwargs = O.schedule_settings(name, 0.01, 60, warmup_fraction=0.1, min_lr_fraction=0.1)
     last = 59 if name == "one_cycle" else 60
     want = lr_at_steps(name, 0.01, 60, range(last + 1), warmup_steps=warmup,
-                       metrics=O._demo_metrics(name, 60), **kwargs)
+                       metrics=_demo_metrics(name, 60), **kwargs)
     assert list(trace.x) == list(range(last + 1))
     assert np.allclose(trace.y, want)
+    assert O.schedule_curve(name, 0.01, 60, warmup_fraction=0.1, min_lr_fraction=0.1) == (
+        list(range(last + 1)), want)
     if name == "dynamic":  # the scripted loss falls, then stays flat: the rate rises, then falls
         assert max(trace.y) > 0.01 and trace.y[-1] < 0.01
     assert name in fig.layout.title.text
@@ -556,7 +559,7 @@ def test_lr_find_on_digits_suggests_a_sensible_rate(digits_splits):
         assert 1e-5 < res.suggestions[name] < 1.0, (name, res.suggestions)
     lo, hi = res.window
     assert lo == 6 and hi == res.iterations - 6
-    fig = res.plot(reference_lr=3e-3)
+    fig = O.lr_finder_figure(res, reference_lr=3e-3)
     assert fig.layout.xaxis.type == "log"
     names = [t.name for t in fig.data]
     assert names[:2] == ["loss (each batch)", "smoothed loss"]

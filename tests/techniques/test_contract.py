@@ -90,8 +90,12 @@ def _config(**kw):
     return TrainingConfig(**base)
 
 
+def _default(cls, splits):
+    return cls.default(splits, **SETTINGS.get(cls.__name__, {}).get("overrides", {}))
+
+
 def _fit(cls, splits, stop_at=None, resume_from=None, save_to=None, calls=None):
-    tech = cls.default(splits)
+    tech = _default(cls, splits)
     if calls is not None:
         for e in Event:
             h = getattr(tech, "on_" + e.value, None)
@@ -108,7 +112,7 @@ def _fit(cls, splits, stop_at=None, resume_from=None, save_to=None, calls=None):
     trainer.fit()
     if save_to is not None:
         trainer.save_checkpoint(save_to)
-    return tech, model
+    return tech, model, trainer
 
 
 def _setting(cls):
@@ -120,13 +124,13 @@ def _setting(cls):
 @pytest.mark.parametrize("cls", TECHNIQUES, ids=IDS)
 def test_state_dict_is_plain_and_loads_weights_only(cls):
     splits = _splits(_setting(cls)["modality"])
-    tech, _ = _fit(cls, splits, stop_at=3)
+    tech, _, _ = _fit(cls, splits, stop_at=3)
     sd = tech.state_dict()
     buf = io.BytesIO()
     torch.save(sd, buf)
     buf.seek(0)
     back = torch.load(buf, weights_only=True)
-    fresh = cls.default(splits)
+    fresh = _default(cls, splits)
     fresh.load_state_dict(back)
     torch.testing.assert_close(fresh.state_dict(), sd, rtol=0, atol=0)
 
@@ -135,9 +139,11 @@ def test_state_dict_is_plain_and_loads_weights_only(cls):
 def test_resume_mid_epoch_is_bit_identical(cls, tmp_path):
     splits = _splits(_setting(cls)["modality"])
     # 120 examples / 16 = 8 batches per epoch; step 5 is mid-epoch 1, the run has 16 steps
-    _, straight = _fit(cls, splits)
+    _, straight, t1 = _fit(cls, splits)
     _fit(cls, splits, stop_at=5, save_to=tmp_path / "c.pt")
-    _, resumed = _fit(cls, splits, resume_from=tmp_path / "c.pt")
+    _, resumed, t2 = _fit(cls, splits, resume_from=tmp_path / "c.pt")
+    assert t1.state.effective_step == t2.state.effective_step == 16
+    assert [r.get("lr") for r in t1.state.history] == [r.get("lr") for r in t2.state.history]
     for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
         assert torch.equal(a, b), f"{cls.__name__}: parameter {name} differs after resume"
 

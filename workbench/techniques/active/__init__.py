@@ -1,16 +1,21 @@
 """Active learning: a pool-based loop by example id, acquisition functions, learning curves.
 
-- :mod:`~workbench.techniques.active.acquisition`: pure acquisition scores (random, least
-  confidence, margin, entropy, BALD, variation ratios, k-center greedy) and batched pool
-  scoring (MC dropout under ``torch.inference_mode``).
-- :mod:`~workbench.techniques.active.loop`: :class:`ActiveLearner` (rounds of train ->
-  measure -> acquire; checkpointed atomically and resumable exactly).
-- :mod:`~workbench.techniques.active.curves`: labels-to-target, normalised AULC, summary
-  over seeds, plotly figures.
-- :mod:`~workbench.techniques.active.compare`: per-data-set recipes, the strategy
-  comparison runner, the notebook's widget callback.
+Modules, imported one way (each uses only those above it):
 
-See ``README.md`` in this folder.
+- :mod:`~workbench.techniques.active.acquisition` (pure scores, and the pool-scoring
+  passes through :mod:`workbench.train.inference`): random, least confidence, margin,
+  entropy, BALD, variation ratios, k-center greedy; MC dropout scoring.
+- :mod:`~workbench.techniques.active.loop`: :class:`ActiveLearner` (rounds of train ->
+  measure -> acquire around the Trainer; checkpointed atomically and resumable exactly).
+  Active learning changes which examples are labelled between fits, not what happens
+  inside one, so the family has no loop technique (``TECHNIQUES`` is empty).
+- :mod:`~workbench.techniques.active.curves`: labels-to-target, normalised AULC, summary
+  over seeds, and the figures of those records (learning curves, acquired examples).
+- :mod:`~workbench.techniques.active.compare`: per-data-set recipes and the strategy
+  comparison runner (:class:`ActiveComparison`).
+- :mod:`~workbench.techniques.active.display` (notebook helpers): the widget callback.
+
+See ``README.md`` in this folder (the method card).
 """
 
 from workbench.techniques.active.acquisition import (
@@ -35,7 +40,6 @@ from workbench.techniques.active.compare import (
     ACTIVE_RECIPES,
     ActiveComparison,
     ActiveRecipe,
-    active_learning_panel_callback,
     active_recipe,
     comparison_table,
     run_comparison,
@@ -48,6 +52,7 @@ from workbench.techniques.active.curves import (
     plot_active_curves,
     summarize_runs,
 )
+from workbench.techniques.active.display import active_learning_panel_callback
 from workbench.techniques.active.loop import (
     ActiveLearner,
     ActiveLearningConfig,

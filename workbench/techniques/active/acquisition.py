@@ -23,7 +23,9 @@ strategy               score                                 paper
 =====================  ====================================  ================================
 
 Scoring a pool (:func:`predict_probs`, :func:`mc_dropout_probs`, :func:`pool_features`)
-runs in batches under ``torch.inference_mode`` with the model in eval mode; MC dropout
+goes through the package's one inference loop
+(:func:`workbench.train.inference.inference_batches`): batches under
+``torch.inference_mode`` with the model in eval mode; MC dropout
 switches only the dropout modules back to training mode, and draws its masks from a
 seeded RNG inside ``torch.random.fork_rng``, so acquiring never changes the global RNG
 stream that training uses.
@@ -41,7 +43,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from workbench.train.inference import device_of, inference_batches, inference_loader, to_device
+from workbench.train.inference import device_of, inference_batches
+from workbench.validation import check_int
 
 __all__ = [
     "MC_STRATEGIES",
@@ -125,9 +128,7 @@ def random_scores(n: int, generator: torch.Generator | None = None) -> torch.Ten
     Returns:
         float32 ``[n]``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an integer >= 0; got {n!r}")
-    return torch.rand(n, generator=generator)
+    return torch.rand(check_int("n", n, 0), generator=generator)
 
 
 def least_confidence(probs: torch.Tensor) -> torch.Tensor:
@@ -273,8 +274,7 @@ def k_center_greedy(pool: torch.Tensor, centers: torch.Tensor, k: int) -> tuple[
         raise ValueError(f"pool and centers must be [N, D] and [M, D] with the same D; got "
                          f"{tuple(pool.shape)} and {tuple(centers.shape)}")
     n = pool.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
-        raise ValueError(f"k must be an integer in [0, {n}] (the pool size); got {k!r}")
+    check_int("k", k, 0, n)  # at most the pool size
     x = pool.to(torch.float64)
     if centers.shape[0]:
         c = centers.to(torch.float64)
@@ -314,8 +314,7 @@ def select_top_k(scores: torch.Tensor, k: int, generator: torch.Generator | None
     if scores.dim() != 1:
         raise ValueError(f"scores must be 1-D [N]; got shape {tuple(scores.shape)}")
     n = scores.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
-        raise ValueError(f"k must be an integer in [0, {n}] (the pool size); got {k!r}")
+    check_int("k", k, 0, n)  # at most the pool size
     if bool(torch.isnan(scores).any()):
         raise ValueError("scores contain NaN; an acquisition score must be defined for every pool example")
     if generator is None:
@@ -354,13 +353,15 @@ def mc_dropout_probs(model: nn.Module, data: Dataset, collate_fn: Callable, samp
     """``T = samples`` stochastic forward passes with dropout active (MC dropout, Gal &
     Ghahramani 2016) for every example of ``data``.
 
-    The model is put in eval mode (BatchNorm uses its running statistics) with only its
-    dropout modules in training mode. Each batch of ``B = max(1, batch_size // T)``
-    examples is repeated ``T`` times and run as one forward pass of ``T * B`` rows (so
-    ``batch_size`` bounds the rows per pass), under ``torch.inference_mode``. The dropout
-    masks come from the global RNG seeded with ``seed`` inside ``torch.random.fork_rng``:
-    the same seed gives the same samples, and the caller's RNG state is unchanged
-    afterwards. Module modes are restored.
+    The pass is the package's inference loop
+    (:func:`~workbench.train.inference.inference_batches`: eval mode, so BatchNorm uses its
+    running statistics, ``torch.inference_mode``, data-set order, every submodule's mode
+    restored afterwards) with only the dropout modules switched back to training mode.
+    Each batch of ``B = max(1, batch_size // T)`` examples is repeated ``T`` times and run
+    as one forward pass of ``T * B`` rows (so ``batch_size`` bounds the rows per pass). The
+    dropout masks come from the global RNG seeded with ``seed`` inside
+    ``torch.random.fork_rng``: the same seed gives the same samples, and the caller's RNG
+    state is unchanged afterwards.
 
     Returns:
         ``(ids, samples)``: long ``[N]`` and float32 ``[T, N, C]`` on the CPU.
@@ -369,34 +370,27 @@ def mc_dropout_probs(model: nn.Module, data: Dataset, collate_fn: Callable, samp
         ValueError: ``samples < 1``, or a model without dropout (``p > 0``): every pass
             would be identical and BALD would be 0 everywhere.
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples (MC dropout passes T) must be an integer >= 1; got {samples!r}")
+    check_int("samples", samples, 1)
     if not has_dropout(model):
         raise ValueError(f"{type(model).__name__} has no dropout module with p > 0, so MC dropout "
                          f"passes would all be identical; build the model with dropout > 0")
-    device = device_of(model)
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd):
+    dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+
+    def passes(x: torch.Tensor) -> torch.Tensor:  # [B, ...] -> probabilities [T, B, C]
+        for m in dropouts:  # inside the eval-mode pass: dropout only back in training mode
             m.train()
-    per_batch = max(1, batch_size // samples)
+        rep = x.repeat(samples, *([1] * (x.dim() - 1)))  # [T*B, ...], pass-major
+        return torch.softmax(model(rep).float(), dim=1).view(samples, x.shape[0], -1)
+
+    device = device_of(model)
     ids, out = [], []
     devices = [device.index or 0] if device.type == "cuda" else []
-    try:
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            torch.manual_seed(seed)
-            for batch in inference_loader(data, collate_fn, per_batch):
-                x = to_device(batch, device)["inputs"]
-                b = x.shape[0]
-                rep = x.repeat(samples, *([1] * (x.dim() - 1)))  # [T*B, ...], pass-major
-                logits = model(rep).float()
-                probs = torch.softmax(logits, dim=1).view(samples, b, -1)
-                ids.append(batch["ids"].cpu())
-                out.append(probs.cpu())
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for batch, probs in inference_batches(model, data, collate_fn, max(1, batch_size // samples),
+                                              device=device, forward=passes):
+            ids.append(batch["ids"].cpu())
+            out.append(probs.cpu())
     if not out:
         return torch.zeros(0, dtype=torch.long), torch.zeros(samples, 0, 0)
     return torch.cat(ids), torch.cat(out, dim=1)
@@ -476,8 +470,7 @@ def acquire(strategy: str, model: nn.Module, pool: Dataset, k: int, collate_fn: 
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown acquisition strategy {strategy!r}; valid: {list(STRATEGIES)}")
     n = len(pool)
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
-        raise ValueError(f"k must be an integer in [0, {n}] (the pool size); got {k!r}")
+    check_int("k", k, 0, n)  # at most the pool size
     t0 = time.perf_counter()
     if strategy == "coreset":
         if labeled is None:

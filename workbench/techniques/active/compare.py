@@ -1,4 +1,4 @@
-"""Comparing acquisition strategies against random: recipes, the runner, the notebook panel.
+"""Comparing acquisition strategies against random: recipes and the runner.
 
 :func:`active_recipe` gives, per built-in data set, the model, the per-round training
 budget, the loop's schedule (initial set, acquisition size, label budget) and the target,
@@ -6,7 +6,7 @@ all fixed before any run. :func:`run_comparison` runs every strategy on every se
 that same model and schedule, the strategies of one seed interleaved round by round (so
 their curves grow together in a live plot, and machine drift affects them alike), and
 returns an :class:`ActiveComparison` (records, curves, summary). The notebook's widget
-callback is :func:`active_learning_panel_callback`.
+callback is :func:`workbench.techniques.active.display.active_learning_panel_callback`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ __all__ = [
     "ACTIVE_RECIPES",
     "ActiveComparison",
     "ActiveRecipe",
-    "active_learning_panel_callback",
     "active_recipe",
     "comparison_table",
     "run_comparison",
@@ -288,63 +287,3 @@ def run_comparison(datasets: Sequence[str] = ("digits",), strategies: Sequence[s
                           f"acquiring {lr.record().acquire_seconds:.1f} s", flush=True)
             comp.live = []
     return comp
-
-
-def active_learning_panel_callback(dataset: str = "digits", strategy: str = "bald", initial_size: int = 20,
-                                   acquisition_size: int = 10, rounds: int | None = None, seed: int = 0,
-                                   smoke: bool = False, output: Any = None, splits: Any = None,
-                                   show_picked: bool = True) -> pd.DataFrame:
-    """The notebook's widget callback: run ``strategy`` and random side by side (same
-    model, schedule and seed) with the chosen initial size and acquisition size, drawing
-    the learning curves live, one point per round (into ``output``, an
-    ``ipywidgets.Output``, or the current cell); then show the examples ``strategy``
-    picked in its last acquisition with their scores. Returns the comparison table
-    (:func:`comparison_table`).
-
-    Args:
-        dataset: ``"digits"`` or ``"subj"``.
-        strategy: one of :data:`~workbench.techniques.active.acquisition.STRATEGIES`.
-        initial_size: initial labelled examples. acquisition_size: labelled per round.
-        rounds: acquisition rounds (default: until the recipe's label budget).
-        seed: loop seed. smoke: small budgets (tests).
-        output: where to draw. splits: preloaded splits. show_picked: display the picked
-            examples (in a Jupyter kernel).
-
-    Raises:
-        ValueError: unknown data set or strategy, or sizes outside their valid ranges
-            (before any training).
-    """
-    from workbench import ui
-
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; valid: {list(STRATEGIES)}")
-    changes: dict[str, Any] = {"initial_size": int(initial_size), "acquisition_size": int(acquisition_size)}
-    if rounds is not None:
-        changes["rounds"] = int(rounds)
-    recipe = active_recipe(dataset, smoke=smoke, **changes)
-    holder: dict[str, ActiveComparison] = {}
-
-    def make_figure():
-        comp = holder.get("comp")
-        return plot_active_curves(comp.frame() if comp else pd.DataFrame(), y=recipe.target.metric,
-                                  target=recipe.target.value,
-                                  title=f"{dataset}: {strategy} against random (seed {seed})")
-
-    live = ui.LivePlot(make_figure, every_s=0.5, output=output)
-
-    def on_round(comp: ActiveComparison) -> None:
-        holder["comp"] = comp
-        live.update()
-
-    with live:
-        comp = run_comparison([dataset], [strategy], seeds=[seed], smoke=smoke, on_round=on_round,
-                              recipes={dataset: recipe}, splits={dataset: splits} if splits is not None else None)
-        holder["comp"] = comp
-    if show_picked and ui.in_kernel():
-        fig = comp.picked_figure(dataset, strategy)
-        if output is None:
-            ui._display(fig)
-        else:
-            with output:
-                ui._display(fig)
-    return comp.table()

@@ -47,6 +47,7 @@ from workbench.techniques.active.acquisition import (
 from workbench.train import checkpoint as ckpt
 from workbench.train.optim import build_optimizer
 from workbench.train.trainer import Trainer, seed_everything
+from workbench.validation import check_bool, check_choice, check_int
 
 __all__ = [
     "RETRAIN_MODES",
@@ -62,8 +63,13 @@ CHECKPOINT_KIND = "active_learning"
 _EVAL_SPLITS = ("train", "val", "test")
 
 
+_CFG = "ActiveLearningConfig"
+
+
 def _bad(name: str, valid: str, value: Any) -> ValueError:
-    return ValueError(f"ActiveLearningConfig.{name} must be {valid}; got {value!r}")
+    """For the checks :mod:`workbench.validation` has no form for (a count or a fraction,
+    an optional integer, a tuple of names)."""
+    return ValueError(f"{_CFG}.{name} must be {valid}; got {value!r}")
 
 
 def _is_int(x: Any) -> bool:
@@ -117,28 +123,21 @@ class ActiveLearningConfig:
     eval_splits: tuple[str, ...] = ("val", "test")
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise _bad("strategy", f"one of {list(STRATEGIES)}", self.strategy)
+        check_choice(f"{_CFG}.strategy", self.strategy, STRATEGIES)
         s = self.initial_size
         if isinstance(s, bool) or not isinstance(s, (int, float)) or (
                 _is_int(s) and s < 1) or (isinstance(s, float) and not 0.0 < s < 1.0):
             raise _bad("initial_size", "an integer >= 1 (a count) or a float in (0, 1) (a fraction "
                        "of the pool)", s)
-        if not isinstance(self.stratified, bool):
-            raise _bad("stratified", "True or False", self.stratified)
-        for name, lo in (("acquisition_size", 1), ("mc_samples", 1), ("score_batch_size", 1),
-                         ("mc_batch_size", 1)):
-            v = getattr(self, name)
-            if not _is_int(v) or v < lo:
-                raise _bad(name, f"an integer >= {lo}", v)
+        check_bool(f"{_CFG}.stratified", self.stratified)
+        for name in ("acquisition_size", "mc_samples", "score_batch_size", "mc_batch_size"):
+            check_int(f"{_CFG}.{name}", getattr(self, name), 1)
         for name, lo in (("rounds", 0), ("label_budget", 1), ("pool_subset", 1)):
             v = getattr(self, name)
             if v is not None and (not _is_int(v) or v < lo):
                 raise _bad(name, f"an integer >= {lo} or None", v)
-        if self.retrain not in RETRAIN_MODES:
-            raise _bad("retrain", f"one of {list(RETRAIN_MODES)}", self.retrain)
-        if not _is_int(self.seed) or not 0 <= self.seed < 2**32:
-            raise _bad("seed", "an integer in [0, 2**32)", self.seed)
+        check_choice(f"{_CFG}.retrain", self.retrain, RETRAIN_MODES)
+        check_int(f"{_CFG}.seed", self.seed, 0, 2**32 - 1)
         splits = tuple(self.eval_splits) if isinstance(self.eval_splits, (list, tuple)) else None
         if not splits or any(x not in _EVAL_SPLITS for x in splits) or len(set(splits)) != len(splits):
             raise _bad("eval_splits", f"a non-empty tuple of distinct names from {list(_EVAL_SPLITS)}",
@@ -195,8 +194,7 @@ def initial_selection(ids: torch.Tensor, targets: torch.Tensor, size: int, strat
         ValueError: ``size`` outside ``[1, N]``.
     """
     n = len(ids)
-    if not _is_int(size) or not 1 <= size <= n:
-        raise ValueError(f"initial size must be an integer in [1, {n}] (the pool size); got {size!r}")
+    check_int("size", size, 1, n)  # at most the pool size
     if not stratified or targets.is_floating_point():
         pos = torch.randperm(n, generator=generator)[:size]
         return sorted(int(i) for i in ids[pos])

@@ -1,16 +1,21 @@
 """Text data augmentation: EDA (Wei & Zou 2019) and back-translation (Sennrich et al. 2016).
 
-See ``README.md`` in this folder. Submodules:
+See ``README.md`` in this folder (the method card). Submodules, imported one way (each uses
+only those above it):
 
-- :mod:`~workbench.techniques.augment.eda`: the four EDA operations (pure functions on
+- :mod:`~workbench.techniques.augment.eda` (pure): the four EDA operations (functions on
   token lists), WordNet synonyms, NLTK stop words, :class:`EDAConfig`, :class:`EDA`;
 - :mod:`~workbench.techniques.augment.dataset`: :class:`AugmentedDataset` (copies carry
   their source id), :func:`augment_dataset`, :func:`augment_splits`, :func:`subsample_train`;
 - :mod:`~workbench.techniques.augment.backtranslation`: the :class:`Translator` interface,
   :func:`back_translate`, :class:`BackTranslation`, :class:`MarianTranslator`;
 - :mod:`~workbench.techniques.augment.comparison`: the EDA paper's with/without experiment
-  (:func:`eda_comparison`) and the notebook's button callback;
-- :mod:`~workbench.techniques.augment.display`: highlighted previews and the slider panel.
+  (:func:`eda_comparison`, :class:`EDAComparison`);
+- :mod:`~workbench.techniques.augment.display` (notebook helpers): highlighted previews,
+  the slider panel, :func:`plot_gains` and the comparison's button callback.
+
+Augmentation here transforms the data set before training (offline, seeded per example),
+so the family has no loop technique: ``TECHNIQUES`` is empty.
 """
 
 from workbench.techniques.augment.backtranslation import (
@@ -30,8 +35,6 @@ from workbench.techniques.augment.comparison import (
     EDAComparison,
     comparison_config,
     eda_comparison,
-    eda_comparison_callback,
-    plot_gains,
 )
 from workbench.techniques.augment.dataset import (
     AugmentedDataset,
@@ -43,9 +46,11 @@ from workbench.techniques.augment.dataset import (
     subsample_train,
 )
 from workbench.techniques.augment.display import (
+    eda_comparison_callback,
     eda_preview_html,
     eda_preview_panel,
     highlight_changes,
+    plot_gains,
     sample_sentences,
     show_eda_preview,
 )

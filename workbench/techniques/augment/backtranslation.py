@@ -23,6 +23,7 @@ from workbench.techniques.augment.dataset import (
     build_augmented_dataset,
     id_base_for,
 )
+from workbench.validation import check_int
 
 __all__ = [
     "BackTranslation",
@@ -83,8 +84,7 @@ def back_translate(sentences: Sequence[str], forward: Callable[[list[str]], Sequ
         ValueError: ``batch_size < 1``, or a translator that returns the wrong number of
             sentences or a non-string.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
     if isinstance(sentences, str):
         raise TypeError("back_translate takes a list of sentences, not a str")
     sentences = list(sentences)

@@ -19,7 +19,8 @@ Protocol (:func:`eda_comparison`), for each data set, training size and seed:
    EDA's epochs are up to 17 times longer.)
 
 Runs go through :class:`workbench.experiment.Experiment` (records, time-to-target,
-summaries); the gain is paired by seed (same subset for both arms).
+summaries); the gain is paired by seed (same subset for both arms). The figure and the
+notebook's button callback are in :mod:`~workbench.techniques.augment.display`.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from typing import Any
 import numpy as np
 
 from workbench.config import TrainingConfig
+from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.experiment import Experiment, ExperimentResult, Variant
 from workbench.techniques.augment.dataset import augment_splits, subsample_train
 from workbench.techniques.augment.eda import EDAConfig, recommended_config
+from workbench.validation import check_int
 
 __all__ = [
     "EDAComparison",
@@ -43,8 +46,6 @@ __all__ = [
     "WITHOUT_EDA",
     "comparison_config",
     "eda_comparison",
-    "eda_comparison_callback",
-    "plot_gains",
 ]
 
 WITHOUT_EDA = "without EDA"
@@ -74,9 +75,9 @@ def comparison_config(config: TrainingConfig, n_train: int, patience: int = 3,
         ValueError: ``n_train``, ``patience`` or ``max_passes`` < 1.
     """
     for name, v in (("n_train", n_train), ("patience", patience), ("max_passes", max_passes)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
-    steps = math.ceil(n_train / (config.batch_size * config.grad_accum_steps))
+        check_int(name, v, 1)
+    steps = optimizer_steps_per_epoch(batches_per_epoch(n_train, config.batch_size, config.drop_last),
+                                      config.grad_accum_steps)
     return config.replace(epochs=max_passes, max_steps=max_passes * steps, eval_every_epochs=None,
                           eval_every_steps=steps, early_stopping_patience=patience,
                           early_stopping_min_delta=0.0, restore_best=True, monitor="val_accuracy",
@@ -296,65 +297,3 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
         exp.data[key] = loaded[d]
     result = ExperimentResult(exp.records, exp.targets, WITHOUT_EDA, claims={WITH_EDA: PAPER_CLAIM})
     return EDAComparison(result, sizes, augmentation, {d: len(loaded[d].train) for d in names})
-
-
-def plot_gains(comparison: EDAComparison, title: str | None = None):
-    """Bar chart of the measured gain (test accuracy with EDA minus without, points) per
-    training size, one bar group per data set, error bars one sample std over seeds, and
-    the paper's five-data-set average gain as black diamonds. Returns a plotly figure."""
-    import plotly.graph_objects as go
-
-    from workbench.plots import variant_colors
-
-    rows = comparison.rows()
-    fig = go.Figure()
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    colors = variant_colors(datasets)
-    labels = list(dict.fromkeys((f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else ""))
-                                for r in rows))
-    for d in datasets:
-        mine = [r for r in rows if r["dataset"] == d]
-        fig.add_bar(x=[f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else "") for r in mine],
-                    y=[r["gain_mean"] * 100 for r in mine], name=d, marker_color=colors[d],
-                    error_y={"type": "data", "array": [0 if r["gain_std"] != r["gain_std"] else r["gain_std"] * 100
-                                                       for r in mine], "visible": True})
-    paper_x, paper_y = [], []
-    for r in rows:
-        lab = f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else "")
-        if r["paper_gain"] == r["paper_gain"] and lab not in paper_x:
-            paper_x.append(lab)
-            paper_y.append(r["paper_gain"] * 100)
-    if paper_x:
-        fig.add_scatter(x=paper_x, y=paper_y, mode="markers", name="paper (5-set avg.)",
-                        marker={"symbol": "diamond", "size": 11, "color": "black"})
-    fig.add_hline(y=0, line_color="grey", line_width=1)
-    fig.update_layout(barmode="group", title=title or "EDA: test-accuracy gain by training size",
-                      xaxis_title="training sentences", yaxis_title="gain (accuracy points)", height=400,
-                      xaxis={"categoryorder": "array", "categoryarray": labels}, template="plotly_white")
-    return fig
-
-
-def eda_comparison_callback(dataset: str = "subj", train_size: int = 500, seed: int = 0, smoke: bool = False,
-                            output: Any = None, max_passes: int = 30):
-    """The augmentation notebook's button: train without and with EDA (the paper's
-    recommended setting for ``train_size``) on a ``train_size`` subset, drawing validation
-    accuracy against examples seen live (into ``output``, an ``ipywidgets.Output``, or the
-    current cell), and return the results table (``pandas.DataFrame``, see
-    :meth:`EDAComparison.table`).
-
-    Raises:
-        ValueError: unknown data set or a training size < 2.
-    """
-    from workbench import ui
-    from workbench.recipes import baseline_recipe
-
-    target = baseline_recipe(dataset, smoke=smoke).target.value
-    live = ui.LivePlot.for_history(x="examples_seen", y="val_accuracy", target=target, output=output, every_s=1.0)
-    lines: list[str] = []
-    with live:
-        comp = eda_comparison(dataset, [train_size], [seed], smoke=smoke, max_passes=max_passes,
-                              on_eval=live.callback(), log=lines.append)
-    table = comp.table()
-    table.attrs["comparison"] = comp
-    table.attrs["verdicts"] = comp.verdicts()
-    return table

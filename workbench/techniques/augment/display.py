@@ -1,5 +1,7 @@
-"""Showing EDA: augmented sentences with their changes highlighted (HTML), and the slider
-panel the augmentation notebook uses. Callbacks are plain functions, tested on their own."""
+"""Notebook helpers of augmentation: augmented sentences with their changes highlighted
+(HTML), the slider panel, the with / without EDA figure (:func:`plot_gains`) and the
+button callback that runs the comparison live (:func:`eda_comparison_callback`).
+Callbacks are plain functions, tested on their own."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.data.text import tokenize
+from workbench.techniques.augment.comparison import EDAComparison, eda_comparison
 from workbench.techniques.augment.eda import EDA, EDAConfig
+from workbench.validation import check_int
 
 __all__ = [
     "OPERATION_NAMES",
+    "eda_comparison_callback",
     "eda_preview_html",
     "eda_preview_panel",
     "highlight_changes",
+    "plot_gains",
     "sample_sentences",
     "show_eda_preview",
 ]
@@ -144,8 +150,7 @@ def sample_sentences(dataset: str = "subj", k: int = 4, seed: int = 0, max_token
     """
     from workbench.recipes import load_splits
 
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an integer >= 1; got {k!r}")
+    check_int("k", k, 1)
     train = load_splits(dataset, smoke=smoke).train
     rng = random.Random(seed)
     by_class: dict[int, list[str]] = {}
@@ -157,3 +162,65 @@ def sample_sentences(dataset: str = "subj", k: int = 4, seed: int = 0, max_token
     if len(out) < k:
         raise ValueError(f"only {len(out)} training sentences of {dataset!r} have 5..{max_tokens} tokens; asked for {k}")
     return out
+
+
+def plot_gains(comparison: EDAComparison, title: str | None = None):
+    """Bar chart of the measured gain (test accuracy with EDA minus without, points) per
+    training size, one bar group per data set, error bars one sample std over seeds, and
+    the paper's five-data-set average gain as black diamonds. Returns a plotly figure."""
+    import plotly.graph_objects as go
+
+    from workbench.plots import variant_colors
+
+    rows = comparison.rows()
+    fig = go.Figure()
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    colors = variant_colors(datasets)
+    labels = list(dict.fromkeys((f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else ""))
+                                for r in rows))
+    for d in datasets:
+        mine = [r for r in rows if r["dataset"] == d]
+        fig.add_bar(x=[f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else "") for r in mine],
+                    y=[r["gain_mean"] * 100 for r in mine], name=d, marker_color=colors[d],
+                    error_y={"type": "data", "array": [0 if r["gain_std"] != r["gain_std"] else r["gain_std"] * 100
+                                                       for r in mine], "visible": True})
+    paper_x, paper_y = [], []
+    for r in rows:
+        lab = f"{r['train_size']:,}" + (" (full)" if r["size_label"] == "full" else "")
+        if r["paper_gain"] == r["paper_gain"] and lab not in paper_x:
+            paper_x.append(lab)
+            paper_y.append(r["paper_gain"] * 100)
+    if paper_x:
+        fig.add_scatter(x=paper_x, y=paper_y, mode="markers", name="paper (5-set avg.)",
+                        marker={"symbol": "diamond", "size": 11, "color": "black"})
+    fig.add_hline(y=0, line_color="grey", line_width=1)
+    fig.update_layout(barmode="group", title=title or "EDA: test-accuracy gain by training size",
+                      xaxis_title="training sentences", yaxis_title="gain (accuracy points)", height=400,
+                      xaxis={"categoryorder": "array", "categoryarray": labels}, template="plotly_white")
+    return fig
+
+
+def eda_comparison_callback(dataset: str = "subj", train_size: int = 500, seed: int = 0, smoke: bool = False,
+                            output: Any = None, max_passes: int = 30):
+    """The augmentation notebook's button: train without and with EDA (the paper's
+    recommended setting for ``train_size``) on a ``train_size`` subset, drawing validation
+    accuracy against examples seen live (into ``output``, an ``ipywidgets.Output``, or the
+    current cell), and return the results table (``pandas.DataFrame``, see
+    :meth:`~workbench.techniques.augment.comparison.EDAComparison.table`).
+
+    Raises:
+        ValueError: unknown data set or a training size < 2.
+    """
+    from workbench import ui
+    from workbench.recipes import baseline_recipe
+
+    target = baseline_recipe(dataset, smoke=smoke).target.value
+    live = ui.LivePlot.for_history(x="examples_seen", y="val_accuracy", target=target, output=output, every_s=1.0)
+    lines: list[str] = []
+    with live:
+        comp = eda_comparison(dataset, [train_size], [seed], smoke=smoke, max_passes=max_passes,
+                              on_eval=live.callback(), log=lines.append)
+    table = comp.table()
+    table.attrs["comparison"] = comp
+    table.attrs["verdicts"] = comp.verdicts()
+    return table

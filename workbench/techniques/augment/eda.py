@@ -39,7 +39,6 @@ the same seed gives the same augmentations whatever else runs in the process.
 from __future__ import annotations
 
 import functools
-import math
 import random
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +46,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.data.text import tokenize
+from workbench.validation import check_int, check_number
 
 __all__ = [
     "EDA",
@@ -172,24 +172,11 @@ def num_changes(alpha: float, tokens: Sequence[str]) -> int:
     Raises:
         ValueError: ``alpha`` outside ``[0, 1]``.
     """
-    _check_rate("alpha", alpha)
+    check_number("alpha", alpha, 0.0, 1.0)
     if alpha == 0 or not tokens:
         return 0
     words = sum(1 for t in tokens if _is_word(t)) or len(tokens)
     return max(1, int(alpha * words))
-
-
-def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
-    return float(value)
-
-
-def _check_n(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return value
 
 
 def _check_tokens(tokens: Any) -> list[str]:
@@ -230,7 +217,7 @@ def synonym_replacement(tokens: Sequence[str], n: int, rng: random.Random,
         ValueError: empty ``tokens`` or ``n < 0``. TypeError: ``tokens`` is a ``str``.
     """
     tokens = _check_tokens(tokens)
-    n = _check_n("n", n)
+    n = check_int("n", n, 0)
     synonyms = synonyms or _default_synonyms()
     stop_words = english_stop_words() if stop_words is None else stop_words
     words = _candidates(tokens, stop_words)
@@ -261,7 +248,7 @@ def random_insertion(tokens: Sequence[str], n: int, rng: random.Random,
     Args, Returns, Raises: as :func:`synonym_replacement`.
     """
     tokens = _check_tokens(tokens)
-    n = _check_n("n", n)
+    n = check_int("n", n, 0)
     synonyms = synonyms or _default_synonyms()
     stop_words = english_stop_words() if stop_words is None else stop_words
     out = list(tokens)
@@ -285,7 +272,7 @@ def random_swap(tokens: Sequence[str], n: int, rng: random.Random) -> list[str]:
         ValueError: empty ``tokens`` or ``n < 0``. TypeError: ``tokens`` is a ``str``.
     """
     tokens = _check_tokens(tokens)
-    n = _check_n("n", n)
+    n = check_int("n", n, 0)
     out = list(tokens)
     if len(out) < 2:
         return out
@@ -307,7 +294,7 @@ def random_deletion(tokens: Sequence[str], p: float, rng: random.Random) -> list
         ValueError: empty ``tokens`` or ``p`` outside ``[0, 1]``. TypeError: ``tokens`` is a ``str``.
     """
     tokens = _check_tokens(tokens)
-    p = _check_rate("p", p)
+    p = check_number("p", p, 0.0, 1.0)
     if len(tokens) == 1:
         return list(tokens)
     out = [t for t in tokens if rng.random() >= p]
@@ -341,8 +328,8 @@ class EDAConfig:
 
     def __post_init__(self) -> None:
         for name in ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd"):
-            object.__setattr__(self, name, _check_rate(name, getattr(self, name)))
-        _check_n("n_aug", self.n_aug)
+            object.__setattr__(self, name, check_number(name, getattr(self, name), 0.0, 1.0))
+        check_int("n_aug", self.n_aug, 0)
         if self.n_aug > 0 and not self.operations:
             raise ValueError("EDAConfig: with n_aug > 0 at least one of alpha_sr, alpha_ri, alpha_rs, p_rd "
                              "must be > 0")
@@ -379,8 +366,7 @@ def recommended_config(n_train: int) -> EDAConfig:
     Raises:
         ValueError: ``n_train < 1``.
     """
-    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
-        raise ValueError(f"n_train must be an integer >= 1; got {n_train!r}")
+    check_int("n_train", n_train, 1)
     size = max([s for s in PAPER_RECOMMENDED if s <= n_train], default=min(PAPER_RECOMMENDED))
     alpha, n_aug = PAPER_RECOMMENDED[size]
     return EDAConfig.from_alpha(alpha, n_aug)

@@ -1,4 +1,5 @@
-"""The notebooks' widget callbacks are package functions; these tests call them directly."""
+"""The notebooks' widget callbacks (ipywidgets controls -> package functions), called directly;
+not the training loop's callbacks (those are `Technique` event handlers, tests/test_trainer.py)."""
 
 import ipywidgets as widgets
 import pytest
