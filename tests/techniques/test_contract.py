@@ -138,11 +138,12 @@ def test_state_dict_is_plain_and_loads_weights_only(cls):
 @pytest.mark.parametrize("cls", TECHNIQUES, ids=IDS)
 def test_resume_mid_epoch_is_bit_identical(cls, tmp_path):
     splits = _splits(_setting(cls)["modality"])
-    # 120 examples / 16 = 8 batches per epoch; step 5 is mid-epoch 1, the run has 16 steps
+    # 120 examples / 16 = 8 batches per epoch: step 5 is mid-epoch (fewer batches when a
+    # technique's sampler draws a subset, e.g. a curriculum's easiest half: 4 per epoch)
     _, straight, t1 = _fit(cls, splits)
     _fit(cls, splits, stop_at=5, save_to=tmp_path / "c.pt")
     _, resumed, t2 = _fit(cls, splits, resume_from=tmp_path / "c.pt")
-    assert t1.state.effective_step == t2.state.effective_step == 16
+    assert t1.state.effective_step == t2.state.effective_step > 5  # the stop was mid-run
     assert [r.get("lr") for r in t1.state.history] == [r.get("lr") for r in t2.state.history]
     for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
         assert torch.equal(a, b), f"{cls.__name__}: parameter {name} differs after resume"
