@@ -447,7 +447,15 @@ def _text_splits(name: str, texts: Sequence[str], token_lists: Sequence[Sequence
 
 def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_classes: int,
                   class_names: tuple[str, ...] | None, source: str, seed: int, fractions: Any,
-                  max_examples: int | None, extra_info: dict[str, Any]) -> DataSplits:
+                  max_examples: int | None, extra_info: dict[str, Any],
+                  standardize: bool = True) -> DataSplits:
+    """Split arrays and attach the training split's input statistics to ``task``.
+
+    ``standardize``: vision -> per-channel ``task.mean`` / ``task.std``; tabular ->
+    per-feature ones (scikit-learn ``StandardScaler``'s: mean and population std, a feature
+    constant on the training split gets std 1). The collator applies them; ``X`` is stored
+    as given. Statistics come from the training split only.
+    """
     seed = _check_seed(seed)
     fr = _check_fractions(fractions)
     max_examples = _check_optional_int("max_examples", max_examples, 2)
@@ -469,12 +477,18 @@ def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_cl
         for split, pos in parts.items()
     }
     mean = std = None
-    if modality == "vision":
+    constant: list[int] = []
+    if standardize and modality in ("vision", "tabular"):
         train_x = X[parts["train"]].astype(np.float64)
-        mean = tuple(float(m) for m in train_x.mean(axis=(0, 2, 3)))
-        raw_std = train_x.std(axis=(0, 2, 3))
-        std = tuple(float(s) if s > 0 else 1.0 for s in raw_std)
-        if any(s <= 0 for s in raw_std):
+        axes = (0, 2, 3) if modality == "vision" else (0,)
+        mean = tuple(float(m) for m in train_x.mean(axis=axes))
+        raw_std = train_x.std(axis=axes)
+        # constant on the training split (max == min): std 1, as StandardScaler does
+        flat = np.moveaxis(train_x, 1, 0).reshape(train_x.shape[1], -1) if modality == "vision" \
+            else train_x.T
+        constant = [int(i) for i in np.flatnonzero(flat.max(axis=1) == flat.min(axis=1))]
+        std = tuple(1.0 if i in constant else float(s) for i, s in enumerate(raw_std))
+        if constant and modality == "vision":
             extra_info = {**extra_info, "note_std": "a constant channel has std 0; 1.0 is used"}
     task = TaskSpec(modality=modality, num_classes=num_classes, input_shape=tuple(X.shape[1:]),
                     mean=mean, std=std, class_names=class_names, name=name)
@@ -482,9 +496,16 @@ def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_cl
                        num_classes if classification else 0)
     info.update({"num_examples": int(n_all), "max_examples": max_examples,
                  "id_order": "0-based row index"})
-    if mean is not None:
+    info["standardize"] = bool(standardize)
+    if mean is not None and modality == "vision":
         info["normalization"] = {"mean": list(mean), "std": list(std),
                                  "computed_on": "training split, per channel, population std"}
+    elif mean is not None:
+        info["standardization"] = {
+            "mean": list(mean), "std": list(std),
+            "computed_on": "training split, per feature, population std (sklearn StandardScaler)",
+            "constant_features": constant,
+            "applied_by": "task.collator() (TabularCollator): (x - mean) / std"}
     info.update(extra_info)
     return DataSplits(name=name, train=datasets["train"], val=datasets["val"],
                       test=datasets["test"], task=task, vocab=None, info=info)
