@@ -80,3 +80,26 @@ def test_tabular_collator_arguments():
     assert c(items)["inputs"].tolist() == [[1.0, 1.0]]
     with pytest.raises(ValueError, match="2 features"):
         c([{"id": 0, "input": torch.zeros(3), "target": 0}])
+
+
+def test_breast_cancer_with_the_default_tabular_recipe_reaches_97_percent():
+    """scikit-learn's breast-cancer arrays (569 x 30, features from 1e-3 to 1e3) through
+    load_arrays and the default tabular recipe (MLP): >= 97% mean test accuracy over three
+    splits (raw features gave 87.7-93.0%; LogisticRegression + StandardScaler 98.2%)."""
+    from sklearn.datasets import load_breast_cancer
+
+    from workbench.models import build_model
+    from workbench.recipes import baseline_recipe
+    from workbench.train.trainer import Trainer, seed_everything
+
+    X, y = load_breast_cancer(return_X_y=True)
+    accuracies = []
+    for split_seed in range(3):
+        d = load_arrays(X, y, seed=split_seed, name="breast_cancer")
+        recipe = baseline_recipe("breast_cancer", splits=d, progress_bar=False)
+        assert recipe.model == "mlp" and d.task.mean is not None
+        seed_everything(0)
+        trainer = Trainer(build_model(recipe.model, d.task), recipe.config, d.train, d.val, task=d.task)
+        trainer.fit()
+        accuracies.append(trainer.evaluate(d.test)["accuracy"])
+    assert np.mean(accuracies) >= 0.97, accuracies

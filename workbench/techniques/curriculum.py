@@ -845,7 +845,8 @@ def compare_curriculum(dataset: str = "digits", pacing: str = "fixed_exponential
 
     if pacing not in PACING_FUNCTIONS:
         raise ValueError(f"unknown pacing {pacing!r}; valid: {sorted(PACING_FUNCTIONS)}")
-    recipe = baseline_recipe(dataset, smoke=smoke, **({"epochs": epochs} if epochs else {}))
+    recipe = baseline_recipe(dataset, smoke=smoke, splits=splits, **({"epochs": epochs} if epochs else {}))
+    dataset = recipe.dataset  # your own data (splits=): its name, its modality's default recipe
     splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
     variants = curriculum_variants(pacing, ramp_fraction, start, orders=orders)
     exp = CurriculumExperiment({dataset: splits}, model_factory(recipe.model), recipe.config, variants,
