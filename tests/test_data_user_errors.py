@@ -140,3 +140,14 @@ def test_non_finite_features_are_rejected_naming_the_row(value):
     with pytest.raises(DataValidationError, match=r"X\[17, 1\].*row 17") as info:
         load_arrays(X, np.arange(30) % 2)
     assert info.value.row == 17 and info.value.source == "X"
+
+
+def test_max_examples_keeps_a_single_example_class_in_the_sample():
+    X = np.random.default_rng(0).random((100, 3))
+    y = np.array([0] * 50 + [1] * 49 + [2])
+    with pytest.warns(UserWarning, match="single example"):
+        d = load_arrays(X, y, max_examples=40)
+    ids = sorted(d.train.ids.tolist() + d.val.ids.tolist() + d.test.ids.tolist())
+    assert len(ids) == 40 and 99 in d.train.ids.tolist()
+    counts = np.bincount(y[ids], minlength=3)
+    assert counts.tolist() == [20, 19, 1] or counts.tolist() == [19, 20, 1]

@@ -310,7 +310,7 @@ def _stratified_or_plain(positions: np.ndarray, size: int, labels: np.ndarray | 
     if labels is not None and size > 0:
         try:
             a, b = train_test_split(positions, stratify=labels, **kwargs)
-            return ((np.concatenate([aside, b]), a, True, singles) if keep == "train"
+            return ((b, np.concatenate([aside, a]), True, singles) if keep == "train"
                     else (np.concatenate([aside, a]), b, True, singles))
         except ValueError as exc:
             warnings.warn(f"cannot stratify the {what} split ({exc}); using an unstratified split",
@@ -319,7 +319,7 @@ def _stratified_or_plain(positions: np.ndarray, size: int, labels: np.ndarray | 
         return positions, aside, labels is None, singles
     a, b = train_test_split(positions, **kwargs)
     if keep == "train":
-        return np.concatenate([aside, b]), a, labels is None, singles
+        return b, np.concatenate([aside, a]), labels is None, singles
     return np.concatenate([aside, a]), b, labels is None, singles
 
 
