@@ -55,6 +55,15 @@ def user_arrays():
     return load_arrays(X[:240], y[:240], name="my_table", fractions=(0.6, 0.2, 0.2))
 
 
+@pytest.fixture(scope="module")
+def user_images():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return load_arrays(X[:240].reshape(-1, 8, 8) / 16.0, y[:240], name="my_images",
+                       fractions=(0.6, 0.2, 0.2))
+
+
 # ------------------------------------------------------------------------ recipes
 
 
@@ -83,13 +92,15 @@ def test_default_recipe_by_modality(user_csv, user_arrays):
 # ------------------------------------------------------------------------ entry points
 
 
-@pytest.mark.parametrize("which", ["csv", "arrays"])
-def test_train_baseline_and_curriculum(which, user_csv, user_arrays):
+@pytest.mark.parametrize("which", ["csv", "arrays", "images"])
+def test_train_baseline_and_curriculum(which, user_csv, user_arrays, user_images):
     from workbench.techniques.curriculum import compare_curriculum
 
-    splits = user_csv if which == "csv" else user_arrays
+    splits = {"csv": user_csv, "arrays": user_arrays, "images": user_images}[which]
     base = train_baseline(splits=splits, epochs=1, smoke=True, progress=False)
     assert list(base.summary["dataset"]) == [splits.name]
+    batch_size = DEFAULT_RECIPES[splits.task.modality]["config"]["batch_size"]  # the modality's recipe
+    assert base.records[0].effective_steps == math.ceil(len(splits.train) / batch_size)
     result = compare_curriculum(splits=splits, smoke=True, epochs=1, seeds=[0],
                                 orders=("curriculum", "random"))
     summary = result.summary
