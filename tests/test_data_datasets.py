@@ -200,30 +200,33 @@ def test_load_arrays_nan_names_position():
         load_arrays(X, y)
 
 
-@pytest.mark.filterwarnings("ignore:cannot stratify")
-def test_single_class_training_split():
-    # two classes in the data, but with one example of class 1 it can land outside train
+def test_single_example_class_stays_in_training_and_the_rest_is_stratified():
+    # issue 12 item 9: a class with one example used to make the whole split unstratified
+    # (and, for some seeds, left the training split with a single class)
     X = np.zeros((20, 2), dtype=np.float32)
     y = np.zeros(20, dtype=int)
     y[-1] = 1
     for seed in range(50):
-        try:
+        with pytest.warns(UserWarning, match=r"class\(es\) \[1\] have a single example: it stays in the training"):
             d = load_arrays(X, y, seed=seed)
-        except DataValidationError as exc:
-            assert "training split has a single class" in str(exc)
-            break
-        else:
-            assert set(d.train.targets.tolist()) == {0, 1}
-    else:
-        pytest.fail("no seed put the single class-1 example outside the training split")
+        assert set(d.train.targets.tolist()) == {0, 1} and 19 in d.train.ids.tolist()
+        assert d.info["stratified"] is True and d.info["unstratified_classes"] == [1]
 
 
 def test_unstratifiable_split_warns_and_records_it():
     X = np.zeros((20, 2), dtype=np.float32)
     y = np.array([0] * 10 + [1] * 9 + [2])  # class 2 has one example
-    with pytest.warns(UserWarning, match="cannot stratify"):
+    with pytest.warns(UserWarning, match="single example"):
         d = load_arrays(X, y, fractions=(0.6, 0.2, 0.2))
-    assert d.info["stratified"] is False
+    assert d.info["stratified"] is True and d.info["unstratified_classes"] == [2]
+    assert 19 in d.train.ids.tolist()
+    for split in ("val", "test"):  # the other classes are stratified: 2 of each
+        assert d.info["class_counts"][split] == [2, 2, 0]
+    # fewer held-out examples than classes: stratification is impossible, said and recorded
+    X30, y30 = np.zeros((30, 2), dtype=np.float32), np.arange(30) % 10
+    with pytest.warns(UserWarning, match="cannot stratify"):
+        d = load_arrays(X30, y30)
+    assert d.info["stratified"] is False and "unstratified_classes" not in d.info
 
 
 def test_bad_fractions_and_seed():

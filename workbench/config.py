@@ -336,8 +336,10 @@ class TaskSpec:
         max_length: text only: sequences are truncated to this many tokens (None: no limit).
         min_length: text only: batches are padded to at least this many tokens (a CNN
             with filter width 5 needs 5).
-        mean, std: vision only: per-channel normalisation statistics; None means the images
-            are used as they are. :data:`workbench.data.collate.IMAGENET_MEAN` /
+        mean, std: vision: per-channel normalisation statistics; tabular: per-feature
+            standardisation statistics (``(x - mean) / std``, applied by the collator);
+            None means the inputs are used as they are.
+            :data:`workbench.data.collate.IMAGENET_MEAN` /
             :data:`~workbench.data.collate.IMAGENET_STD` are the ImageNet defaults for RGB.
         class_names: optional names for the classes, for display.
         name: data-set name, for display.
@@ -380,9 +382,11 @@ class TaskSpec:
             raise fail("mean", "given together with std (or both None)", self.mean, prefix=p)
         if self.mean is not None:
             self.mean, self.std = tuple(float(m) for m in self.mean), tuple(float(s) for s in self.std)
-            channels = self.input_shape[0] if self.modality == "vision" else len(self.mean)
+            channels = (self.input_shape[0] if self.modality in ("vision", "tabular")
+                        else len(self.mean))
             if len(self.mean) != channels or len(self.std) != channels:
-                raise fail("mean", f"{channels} values (one per channel) like std", self.mean, prefix=p)
+                per = "feature" if self.modality == "tabular" else "channel"
+                raise fail("mean", f"{channels} values (one per {per}) like std", self.mean, prefix=p)
             if any(s <= 0 for s in self.std):
                 raise fail("std", "positive numbers", self.std, prefix=p)
         if self.class_names is not None:
@@ -404,7 +408,7 @@ class TaskSpec:
                                         min_length=self.min_length)
         if self.modality == "vision":
             return collate.VisionCollator(mean=self.mean, std=self.std, channels=self.input_shape[0])
-        return collate.TabularCollator()
+        return collate.TabularCollator(mean=self.mean, std=self.std)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict of every field."""

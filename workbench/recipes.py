@@ -1,10 +1,18 @@
-"""Baseline recipes for the built-in data sets, and the package functions notebooks call.
+"""Baseline recipes for the built-in data sets, default recipes for your own data, and the
+package functions notebooks call.
 
 A recipe is the model, the :class:`~workbench.config.TrainingConfig` and the target
 metric of the tuned baseline on one data set. The baseline is chosen by a small stated
 search (``benchmarks/baselines.py``), not crippled: every technique is compared against
 it. ``smoke=True`` shrinks the budget for headless test runs (numbers from smoke runs
 are not measurements).
+
+Your own data (:func:`~workbench.data.datasets.load_text_file`,
+:func:`~workbench.data.datasets.load_arrays`) has no tuned recipe; it gets the default
+recipe of its modality (:data:`DEFAULT_RECIPES`, :func:`default_recipe`): text -> Kim
+CNN-rand, images -> the CNN, tabular -> an MLP on standardised features.
+:func:`baseline_recipe` (``splits=``) picks it, so every technique family's entry point
+that takes ``splits=`` runs on your data.
 """
 
 from __future__ import annotations
@@ -96,19 +104,147 @@ _BASELINES: dict[str, dict[str, Any]] = {
 #: data-set size cap and epoch budget in smoke mode (headless test runs)
 SMOKE = {"max_examples": 600, "epochs": 2}
 
+#: Modality of each tuned recipe's data set.
+_BASELINE_MODALITY = {"digits": "vision", "subj": "text", "mr": "text", "pros_cons": "text"}
 
-def baseline_recipe(dataset: str, smoke: bool = False, **changes: Any) -> Recipe:
-    """The tuned baseline :class:`Recipe` for ``dataset``; ``changes`` override config fields.
+#: Default recipes for a data set without a tuned one (your own data), by
+#: ``task.modality``. Not tuned on your data: a sound starting point, the same for every
+#: technique, so comparisons against it are fair. Target: see :func:`default_target`.
+DEFAULT_RECIPES: dict[str, dict[str, Any]] = {
+    "text": {
+        "model": "kim_cnn",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 50, "epochs": 4, "restore_best": True},
+        "notes": ("default text recipe: Kim (2014) CNN-rand (embed 128, filters 3/4/5 x 100, dropout "
+                  "0.5), Adam 1e-3, batch 50, 4 epochs, restore_best (the tuned MR recipe, whose "
+                  "validation accuracy peaked at epochs 2-3)."),
+    },
+    "vision": {
+        "model": "cnn",
+        "config": {"optimizer": "adam", "lr": 3e-3, "batch_size": 64, "epochs": 10, "restore_best": True},
+        "notes": ("default image recipe: the small CNN (DigitsCNN, sized from task.input_shape), "
+                  "Adam 3e-3, batch 64, 10 epochs, restore_best (the tuned digits recipe); inputs "
+                  "normalised per channel with training-split statistics."),
+    },
+    "tabular": {
+        "model": "mlp",
+        "config": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20},
+        "notes": ("default tabular recipe: MLP F-128-64-C (ReLU, dropout 0.1) on features "
+                  "standardised with training-split statistics (load_arrays' default), Adam 1e-3, "
+                  "batch 32, 20 epochs, the last model kept (restore_best on a small validation "
+                  "split picked early epochs and cost 2-3 points). On scikit-learn's breast-cancer "
+                  "data: 98.0% mean test accuracy over 4 splits x 2 seeds (raw features: 88-93%; "
+                  "LogisticRegression + StandardScaler: 98-100%)."),
+    },
+}
+
+
+def _is_builtin(dataset: str, splits: Any) -> bool:
+    """``splits`` are (a subsample of) the built-in data set ``dataset``."""
+    return (dataset in _BASELINES and getattr(splits, "name", None) == dataset
+            and splits.task.modality == _BASELINE_MODALITY[dataset])
+
+
+def default_target(splits: Any, split: str = "val") -> Target:
+    """The default target of a data set without a tuned recipe, fixed from labels only.
+
+    Classification: ``<split>_accuracy >= (p + 1) / 2``, halfway between always
+    predicting the most frequent class (accuracy ``p`` on ``split``) and perfect.
+    Regression: ``<split>_loss <= m / 2``, half the mean squared error of predicting the
+    training targets' mean. Set your own (a :class:`~workbench.experiment.Target`) when you
+    know what good is on your data.
+
+    Args:
+        splits: a :class:`~workbench.data.datasets.DataSplits`.
+        split: ``"val"`` (time-to-target) or ``"test"`` (active-learning curves).
 
     Raises:
-        ValueError: unknown data set (lists the known ones), or an invalid config change.
+        ValueError: for a ``split`` other than ``"val"`` / ``"test"``, or an empty one.
     """
-    if dataset not in _BASELINES:
-        raise ValueError(f"no baseline recipe for {dataset!r}; known: {sorted(_BASELINES)}")
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test'; got {split!r}")
+    data = getattr(splits, split)
+    if len(data) == 0:
+        raise ValueError(f"default_target: the {split} split of {splits.name!r} is empty; "
+                         "load the data with a non-zero fraction for it")
+    targets = data.targets
+    if splits.task.num_classes >= 2:
+        p = float(torch.bincount(targets, minlength=splits.task.num_classes).max()) / len(targets)
+        return Target(f"{split}_accuracy", round((p + 1.0) / 2.0, 4), "max")
+    mean = splits.train.targets.float().mean(dim=0)
+    mse = float(((targets.float() - mean) ** 2).reshape(len(targets), -1).mean())
+    return Target(f"{split}_loss", mse / 2.0, "min")
+
+
+def default_recipe(splits: Any, smoke: bool = False, name: str | None = None, **changes: Any) -> Recipe:
+    """The default :class:`Recipe` for ``splits`` (your own data), chosen by
+    ``splits.task.modality`` from :data:`DEFAULT_RECIPES`, with :func:`default_target`;
+    ``changes`` override config fields. Regression data (``num_classes == 1``) trains with
+    ``loss="mse"``.
+
+    Args:
+        splits: a :class:`~workbench.data.datasets.DataSplits`.
+        smoke: at most ``SMOKE["epochs"]`` epochs and a target of 0.5 accuracy (tests).
+        name: the data-set name the recipe carries (default ``splits.name``).
+
+    Raises:
+        ValueError: a modality without a default recipe, or an invalid config change.
+    """
+    modality = splits.task.modality
+    if modality not in DEFAULT_RECIPES:
+        raise ValueError(f"no default recipe for modality {modality!r}; known: {sorted(DEFAULT_RECIPES)}")
+    _check_changes(changes)
+    spec = DEFAULT_RECIPES[modality]
+    fields = {"progress_bar": True, "eval_every_epochs": 1} | dict(spec["config"])
+    regression = splits.task.num_classes == 1
+    if regression:
+        fields["loss"] = "mse"
+    if smoke:
+        fields["epochs"] = min(fields["epochs"], SMOKE["epochs"])
+    fields |= changes
+    target = default_target(splits)
+    if smoke and not regression:
+        target = Target("val_accuracy", 0.5)
+    return Recipe(name or splits.name, spec["model"], TrainingConfig(**fields), target,
+                  spec["notes"] + f" Target: {target.metric} {'>=' if target.mode == 'max' else '<='} "
+                  f"{target.value:.4g} (default_target).")
+
+
+def _check_changes(changes: dict[str, Any]) -> None:
     valid = {f.name for f in dataclasses.fields(TrainingConfig)}
     unknown = sorted(set(changes) - valid)
     if unknown:
         raise ValueError(f"baseline_recipe: {unknown} are not TrainingConfig fields; valid fields: {sorted(valid)}")
+
+
+def baseline_recipe(dataset: str, smoke: bool = False, splits: Any = None, **changes: Any) -> Recipe:
+    """The baseline :class:`Recipe` for ``dataset``; ``changes`` override config fields.
+
+    The tuned recipe of a built-in data set, or, for your own data (``splits`` given and
+    not that built-in data set), :func:`default_recipe` by modality. The recipe's
+    ``dataset`` is ``dataset``, unless that names a built-in data set that ``splits`` are
+    not (such as an entry point's default ``"digits"``): then ``splits.name``. Entry
+    points name their results by ``recipe.dataset``.
+
+    Args:
+        dataset: a built-in name (``"digits"``, ``"subj"``, ``"mr"``, ``"pros_cons"``) or
+            the name of your data set.
+        smoke: small budget for tests (not measurements).
+        splits: the :class:`~workbench.data.datasets.DataSplits` to be trained on, or None
+            (a built-in data set).
+
+    Raises:
+        ValueError: an unknown data set without ``splits`` (lists the known ones), or an
+            invalid config change.
+    """
+    if splits is not None and not _is_builtin(dataset, splits):
+        name = splits.name if dataset in _BASELINES or not dataset else dataset
+        return default_recipe(splits, smoke=smoke, name=name, **changes)
+    if dataset not in _BASELINES:
+        defaults = ", ".join(f"{m}: {r['model']}" for m, r in DEFAULT_RECIPES.items())
+        raise ValueError(f"no baseline recipe for {dataset!r}; known: {sorted(_BASELINES)}; for your "
+                         "own data pass splits= (load_text_file / load_arrays): it gets the default "
+                         f"recipe of its modality ({defaults})")
+    _check_changes(changes)
     spec = _BASELINES[dataset]
     fields = {"progress_bar": True, "eval_every_epochs": 1} | dict(spec["config"])
     if smoke:
@@ -153,7 +289,8 @@ def train_baseline(dataset: str = "digits", lr: float | None = None, batch_size:
             :class:`TrainingConfig`, naming the valid range).
     """
     changes = {k: v for k, v in {"lr": lr, "batch_size": batch_size, "epochs": epochs}.items() if v is not None}
-    recipe = baseline_recipe(dataset, smoke=smoke, **changes)
+    recipe = baseline_recipe(dataset, smoke=smoke, splits=splits, **changes)
+    dataset = recipe.dataset
     splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
     exp = Experiment({dataset: splits}, model_factory(recipe.model), recipe.config, [Variant("baseline")],
                      seeds=[seed], target=recipe.target, on_eval=on_eval, progress=progress,

@@ -226,14 +226,45 @@ class VisionCollator:
 
 
 class TabularCollator:
-    """Stack feature vectors: ``{"ids": long [B], "inputs": float32 [B, F], "targets": ...}``.
+    """Stack feature vectors, standardising them when ``mean`` / ``std`` are given.
+
+    With statistics each feature is standardised as scikit-learn's ``StandardScaler`` does,
+    ``(x - mean) / std`` (computed in float64, returned as float32); without them the
+    vectors are only stacked. :func:`~workbench.data.user_data.load_arrays` puts the
+    training split's statistics in ``task.mean`` / ``task.std``, so training, evaluation
+    and prediction through ``task.collator()`` all use the same ones.
+
+    Args:
+        mean, std: per-feature statistics, ``F`` values each (or None, None); ``std > 0``.
+
+    Returns (on call): ``{"ids": long [B], "inputs": float32 [B, F], "targets": ...}``.
 
     Raises:
-        ValueError: if the items' feature vectors differ in shape.
+        ValueError: for invalid arguments (one of mean / std alone, different lengths,
+            ``std <= 0``), or items whose feature vectors differ in shape or do not have
+            ``len(mean)`` features.
     """
 
+    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        if (mean is None) != (std is None):
+            raise ValueError("mean and std must be given together (or both None)")
+        self.mean = self.std = None
+        if mean is not None:
+            mean_t = tuple(float(m) for m in mean)
+            std_t = tuple(float(s) for s in std)  # type: ignore[union-attr]
+            if len(mean_t) != len(std_t) or not mean_t:
+                raise ValueError(f"mean and std need one value per feature (the same number, >= 1); "
+                                 f"got {len(mean_t)} and {len(std_t)}")
+            if any(not s > 0 for s in std_t):
+                raise ValueError(f"std must be positive; got {std_t}")
+            self.mean, self.std = mean_t, std_t
+            self._mean = torch.tensor(mean_t, dtype=torch.float64)
+            self._std = torch.tensor(std_t, dtype=torch.float64)
+
     def __repr__(self) -> str:
-        return "TabularCollator()"
+        if self.mean is None:
+            return "TabularCollator()"
+        return f"TabularCollator(standardize {len(self.mean)} features)"
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         batch = _base_batch(items)
@@ -241,5 +272,12 @@ class TabularCollator:
         shapes = {tuple(x.shape) for x in xs}
         if len(shapes) != 1:
             raise ValueError(f"feature vectors in one batch must share a shape; got {sorted(shapes)}")
-        batch["inputs"] = torch.stack(xs).to(torch.float32)
+        if self.mean is None:
+            batch["inputs"] = torch.stack(xs).to(torch.float32)
+            return batch
+        x = torch.stack(xs).to(torch.float64)
+        if x.shape[1:] != self._mean.shape:
+            raise ValueError(f"feature vectors have shape {tuple(x.shape[1:])}; the standardisation "
+                             f"statistics are for {len(self.mean)} features")
+        batch["inputs"] = ((x - self._mean) / self._std).to(torch.float32)
         return batch

@@ -10,9 +10,12 @@ held out, the rest is training data. First ``sklearn.model_selection.train_test_
 positions, test_size=n_test, stratify=labels, random_state=seed)`` separates the test set,
 then the same call on the remainder (``test_size=n_val``, stratified by the remaining
 labels, same ``random_state``) separates validation from training. Each split is then
-sorted by example id. If stratification is impossible (a class with a single example, or
-fewer held-out examples than classes) that step falls back to an unstratified split with a
-warning and ``info["stratified"] = False``; regression targets are never stratified. With
+sorted by example id. A class with a single example (in the data, or left in the remainder
+after the test split) cannot be stratified: that example stays in the training split, the
+other classes are stratified, a warning says so and ``info["unstratified_classes"]`` lists
+those classes. If stratification is still impossible (fewer held-out examples than
+classes) that step falls back to an unstratified split with a warning and
+``info["stratified"] = False``; regression targets are never stratified. With
 ``max_examples`` a stratified subsample of that many examples (``train_test_split(
 train_size=max_examples, stratify=labels, random_state=seed)``) is drawn before
 splitting. Example ids are corpus positions, independent of the seed: the same id is the
@@ -280,29 +283,53 @@ def _check_optional_int(name: str, value: Any, lo: int) -> int | None:
 
 
 def _stratified_or_plain(positions: np.ndarray, size: int, labels: np.ndarray | None, seed: int,
-                         what: str, keep: str = "test") -> tuple[np.ndarray, np.ndarray, bool]:
-    """Split ``positions`` into (rest, held) with ``len(held) == size``; stratify if possible."""
+                         what: str, keep: str = "test") -> tuple[np.ndarray, np.ndarray, bool, list[int]]:
+    """Split ``positions`` into (rest, held) with ``len(held) == size``; stratify if possible.
+
+    A class with a single example here cannot be stratified: that example stays on the
+    training side (``rest``; the kept side when ``keep == "train"``) and the other classes
+    are stratified, with a warning. Returns also whether the split was stratified and the
+    single-example classes.
+    """
     from sklearn.model_selection import train_test_split
 
     kwargs: dict[str, Any] = {"random_state": seed}
-    kwargs["train_size" if keep == "train" else "test_size"] = size
+    singles: list[int] = []
+    aside = positions[:0]
     if labels is not None:
+        classes, counts = np.unique(labels, return_counts=True)
+        singles = [int(c) for c in classes[counts == 1]]
+        if singles and len(singles) < len(classes):
+            alone = np.isin(labels, singles)
+            aside, positions, labels = positions[alone], positions[~alone], labels[~alone]
+            warnings.warn(f"class(es) {singles} have a single example: it stays in the training "
+                          f"split and the other classes are stratified ({what} split)", stacklevel=3)
+            if keep == "train":
+                size -= len(aside)
+    kwargs["train_size" if keep == "train" else "test_size"] = size
+    if labels is not None and size > 0:
         try:
             a, b = train_test_split(positions, stratify=labels, **kwargs)
-            return (b, a, True) if keep == "train" else (a, b, True)
+            return ((b, np.concatenate([aside, a]), True, singles) if keep == "train"
+                    else (np.concatenate([aside, a]), b, True, singles))
         except ValueError as exc:
             warnings.warn(f"cannot stratify the {what} split ({exc}); using an unstratified split",
                           stacklevel=3)
+    if size <= 0:  # keep == "train": the single-example classes fill the sample
+        return positions, aside, labels is None, singles
     a, b = train_test_split(positions, **kwargs)
-    return ((b, a, labels is None) if keep == "train" else (a, b, labels is None))
+    if keep == "train":
+        return b, np.concatenate([aside, a]), labels is None, singles
+    return np.concatenate([aside, a]), b, labels is None, singles
 
 
 def _split_positions(labels: np.ndarray | None, n: int, fractions: tuple[float, float, float],
-                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, list[int]]:
     """Positions ``0..n-1`` split into sorted (train, val, test); see the module's split protocol.
 
     ``labels`` (``[n]`` ints) stratifies; None (regression) does not. Returns also whether
-    every step was stratified.
+    every step was stratified and the classes whose single example was kept in training
+    (not stratified).
     """
     n_test = int(round(fractions[2] * n))
     n_val = int(round(fractions[1] * n))
@@ -311,28 +338,29 @@ def _split_positions(labels: np.ndarray | None, n: int, fractions: tuple[float, 
                                   "the training split would be empty")
     positions = np.arange(n)
     stratified = labels is not None
+    singles: set[int] = set()
     empty = np.zeros(0, dtype=np.int64)
     if n_test > 0:
-        rest, test, s = _stratified_or_plain(positions, n_test, labels, seed, "test")
-        stratified = stratified and s
+        rest, test, s, one = _stratified_or_plain(positions, n_test, labels, seed, "test")
+        stratified, singles = stratified and s, singles | set(one)
     else:
         rest, test = positions, empty
     if n_val > 0:
         sub = labels[rest] if labels is not None else None
-        train, val, s = _stratified_or_plain(rest, n_val, sub, seed, "validation")
-        stratified = stratified and s
+        train, val, s, one = _stratified_or_plain(rest, n_val, sub, seed, "validation")
+        stratified, singles = stratified and s, singles | set(one)
     else:
         train, val = rest, empty
     return (np.sort(train).astype(np.int64), np.sort(val).astype(np.int64),
-            np.sort(test).astype(np.int64), stratified)
+            np.sort(test).astype(np.int64), stratified, sorted(singles))
 
 
 def _subsample(labels: np.ndarray | None, n: int, max_examples: int | None, seed: int) -> np.ndarray:
     """Sorted positions of a (stratified when possible) subsample of ``max_examples`` of ``n``."""
     if max_examples is None or max_examples >= n:
         return np.arange(n)
-    _, keep, _ = _stratified_or_plain(np.arange(n), max_examples, labels, seed, "max_examples",
-                                      keep="train")
+    _, keep, _, _ = _stratified_or_plain(np.arange(n), max_examples, labels, seed, "max_examples",
+                                         keep="train")
     return np.sort(keep)
 
 
@@ -356,7 +384,7 @@ def _class_counts(labels: np.ndarray, num_classes: int) -> list[int]:
 
 def _split_info(source: str, seed: int, fractions: tuple[float, float, float], stratified: bool,
                 parts: dict[str, np.ndarray], labels: np.ndarray | None,
-                num_classes: int) -> dict[str, Any]:
+                num_classes: int, train_only: Sequence[int] = ()) -> dict[str, Any]:
     info: dict[str, Any] = {
         "source": source,
         "split_seed": seed,
@@ -365,6 +393,8 @@ def _split_info(source: str, seed: int, fractions: tuple[float, float, float], s
         "stratified": bool(stratified),
         "sizes": {k: int(len(v)) for k, v in parts.items()},
     }
+    if train_only:
+        info["unstratified_classes"] = list(train_only)
     if labels is not None:
         info["class_counts"] = {k: _class_counts(labels[v], num_classes) for k, v in parts.items()}
     return info
@@ -406,7 +436,7 @@ def _text_splits(name: str, texts: Sequence[str], token_lists: Sequence[Sequence
     num_classes = len(class_names)
     keep = _subsample(labels, n_all, max_examples, seed)
     labels_k = labels[keep]
-    tr, va, te, stratified = _split_positions(labels_k, len(keep), fr, seed)
+    tr, va, te, stratified, train_only = _split_positions(labels_k, len(keep), fr, seed)
     _check_train_classes(name, labels_k[tr], labels_k, class_names)
     parts = {"train": keep[tr], "val": keep[va], "test": keep[te]}
     vocab = Vocabulary.build((token_lists[p] for p in parts["train"]), min_freq=min_freq,
@@ -426,7 +456,7 @@ def _text_splits(name: str, texts: Sequence[str], token_lists: Sequence[Sequence
                                          texts=[texts[p] for p in plist], name=f"{name}/{split}")
     task = TaskSpec(modality="text", num_classes=num_classes, vocab_size=len(vocab), pad_id=0,
                     max_length=max_length, min_length=5, class_names=tuple(class_names), name=name)
-    info = _split_info(source, seed, fr, stratified, parts, labels, num_classes)
+    info = _split_info(source, seed, fr, stratified, parts, labels, num_classes, train_only)
     info.update({
         "num_examples": int(n_all),
         "max_examples": max_examples,
@@ -447,7 +477,15 @@ def _text_splits(name: str, texts: Sequence[str], token_lists: Sequence[Sequence
 
 def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_classes: int,
                   class_names: tuple[str, ...] | None, source: str, seed: int, fractions: Any,
-                  max_examples: int | None, extra_info: dict[str, Any]) -> DataSplits:
+                  max_examples: int | None, extra_info: dict[str, Any],
+                  standardize: bool = True) -> DataSplits:
+    """Split arrays and attach the training split's input statistics to ``task``.
+
+    ``standardize``: vision -> per-channel ``task.mean`` / ``task.std``; tabular ->
+    per-feature ones (scikit-learn ``StandardScaler``'s: mean and population std, a feature
+    constant on the training split gets std 1). The collator applies them; ``X`` is stored
+    as given. Statistics come from the training split only.
+    """
     seed = _check_seed(seed)
     fr = _check_fractions(fractions)
     max_examples = _check_optional_int("max_examples", max_examples, 2)
@@ -456,7 +494,7 @@ def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_cl
     labels = y if classification else None
     keep = _subsample(labels, n_all, max_examples, seed)
     sub_labels = labels[keep] if labels is not None else None
-    tr, va, te, stratified = _split_positions(sub_labels, len(keep), fr, seed)
+    tr, va, te, stratified, train_only = _split_positions(sub_labels, len(keep), fr, seed)
     if classification:
         _check_train_classes(name, sub_labels[tr], sub_labels, class_names)
     parts = {"train": keep[tr], "val": keep[va], "test": keep[te]}
@@ -469,22 +507,35 @@ def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_cl
         for split, pos in parts.items()
     }
     mean = std = None
-    if modality == "vision":
+    constant: list[int] = []
+    if standardize and modality in ("vision", "tabular"):
         train_x = X[parts["train"]].astype(np.float64)
-        mean = tuple(float(m) for m in train_x.mean(axis=(0, 2, 3)))
-        raw_std = train_x.std(axis=(0, 2, 3))
-        std = tuple(float(s) if s > 0 else 1.0 for s in raw_std)
-        if any(s <= 0 for s in raw_std):
+        axes = (0, 2, 3) if modality == "vision" else (0,)
+        mean = tuple(float(m) for m in train_x.mean(axis=axes))
+        raw_std = train_x.std(axis=axes)
+        # constant on the training split (max == min): std 1, as StandardScaler does
+        flat = np.moveaxis(train_x, 1, 0).reshape(train_x.shape[1], -1) if modality == "vision" \
+            else train_x.T
+        constant = [int(i) for i in np.flatnonzero(flat.max(axis=1) == flat.min(axis=1))]
+        std = tuple(1.0 if i in constant else float(s) for i, s in enumerate(raw_std))
+        if constant and modality == "vision":
             extra_info = {**extra_info, "note_std": "a constant channel has std 0; 1.0 is used"}
     task = TaskSpec(modality=modality, num_classes=num_classes, input_shape=tuple(X.shape[1:]),
                     mean=mean, std=std, class_names=class_names, name=name)
     info = _split_info(source, seed, fr, stratified, parts, labels,
-                       num_classes if classification else 0)
+                       num_classes if classification else 0, train_only)
     info.update({"num_examples": int(n_all), "max_examples": max_examples,
                  "id_order": "0-based row index"})
-    if mean is not None:
+    info["standardize"] = bool(standardize)
+    if mean is not None and modality == "vision":
         info["normalization"] = {"mean": list(mean), "std": list(std),
                                  "computed_on": "training split, per channel, population std"}
+    elif mean is not None:
+        info["standardization"] = {
+            "mean": list(mean), "std": list(std),
+            "computed_on": "training split, per feature, population std (sklearn StandardScaler)",
+            "constant_features": constant,
+            "applied_by": "task.collator() (TabularCollator): (x - mean) / std"}
     info.update(extra_info)
     return DataSplits(name=name, train=datasets["train"], val=datasets["val"],
                       test=datasets["test"], task=task, vocab=None, info=info)

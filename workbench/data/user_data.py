@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,15 +34,51 @@ __all__ = ["load_arrays", "load_text_file"]
 _FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
+#: Label cells read as a missing value (pandas' default ``na_values`` for ``read_csv``).
+MISSING_LABELS = frozenset({
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+#: Default ``max_length`` (tokens) of :func:`load_text_file`: BERT's maximum sequence
+#: length; longer examples are truncated, with a warning that counts them.
+TEXT_FILE_MAX_LENGTH = 512
+
+
+def _undecodable(value: str) -> int | None:
+    """Index of the first character decoded with ``surrogateescape`` (an invalid byte), or None."""
+    for i, ch in enumerate(value):
+        if "\udc80" <= ch <= "\udcff":
+            return i
+    return None
+
+
+def _bad_bytes_error(path: Path, encoding: str, desc: str, row: int | None, column: str,
+                     value: str, at: int) -> DataValidationError:
+    byte = ord(value[at]) - 0xDC00
+    return DataValidationError(
+        f"{path}: {desc}: column {column!r} holds byte 0x{byte:02x} (character {at + 1}), which is "
+        f"not valid {encoding}; re-save the file as UTF-8, or pass the file's encoding (for "
+        "example encoding='cp1252' or 'latin-1')", source=str(path), row=row, field=column)
+
 
 def _read_rows(path: Path, fmt: str, text_column: str, label_column: str,
-               encoding: str) -> tuple[list[str], list[Any], list[str]]:
-    """Rows as (texts, raw labels, row descriptions for messages)."""
+               encoding: str) -> tuple[list[str], list[Any], list[str], list[int]]:
+    """Rows as (texts, raw labels, row descriptions for messages, row numbers).
+
+    The file is decoded with ``errors="surrogateescape"``: a byte that is not valid in
+    ``encoding`` raises :class:`DataValidationError` naming the row and column it is in
+    (bytes in columns that are not used are ignored).
+    """
     texts: list[str] = []
     labels: list[Any] = []
     where: list[str] = []
+    rows: list[int] = []
 
     def take(text: Any, label: Any, desc: str, row: int) -> None:
+        for col, value in ((text_column, text), (label_column, label)):
+            at = _undecodable(value) if isinstance(value, str) else None
+            if at is not None:
+                raise _bad_bytes_error(path, encoding, desc, row, col, value, at)
         if text is None or (isinstance(text, str) and not text.strip()):
             raise DataValidationError(f"{path}: {desc} has empty text in column {text_column!r}",
                                       source=str(path), row=row, field=text_column)
@@ -53,36 +91,20 @@ def _read_rows(path: Path, fmt: str, text_column: str, label_column: str,
         texts.append(str(text))
         labels.append(label.strip() if isinstance(label, str) else label)
         where.append(desc)
+        rows.append(row)
 
     if fmt in ("csv", "tsv"):
-        with open(path, encoding=encoding, newline="") as fh:
-            reader = csv.reader(fh, delimiter="," if fmt == "csv" else "\t")
-            header = next(reader, None)
-            if header is None:
-                raise DataValidationError(f"{path}: the data set is empty (no header, no rows)",
-                                          source=str(path))
-            header = [h.strip() for h in header]
-            missing = [c for c in (text_column, label_column) if c not in header]
-            if missing:
-                raise DataValidationError(
-                    f"{path}: missing column(s) {missing}; columns present: {header}",
-                    source=str(path), field=missing[0])
-            ti, li = header.index(text_column), header.index(label_column)
-            row = 0
-            for fields in reader:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue  # blank line
-                row += 1
-                desc = f"row {row} (line {reader.line_num})"
-                if len(fields) <= max(ti, li):
-                    raise DataValidationError(
-                        f"{path}: {desc} has {len(fields)} fields but the header has {len(header)}; "
-                        f"column {header[max(ti, li)]!r} is missing", source=str(path), row=row,
-                        field=header[max(ti, li)])
-                take(fields[ti], fields[li], desc, row)
-        return texts, labels, where
+        # A text field may be longer than the csv module's default limit (131,072
+        # characters): raise the limit while reading (it is truncated to max_length later).
+        old_limit = csv.field_size_limit()
+        csv.field_size_limit(max(old_limit, 2**31 - 1))
+        try:
+            return _read_csv(path, fmt, text_column, label_column, encoding, take,
+                             (texts, labels, where, rows))
+        finally:
+            csv.field_size_limit(old_limit)
 
-    with open(path, encoding=encoding) as fh:
+    with open(path, encoding=encoding, errors="surrogateescape") as fh:
         content = fh.read()
     if content.lstrip().startswith("["):  # a JSON array of objects
         try:
@@ -111,15 +133,74 @@ def _read_rows(path: Path, fmt: str, text_column: str, label_column: str,
                     f"{path}: {desc} has no field {col!r}; fields present: {sorted(rec)}",
                     source=str(path), row=row, field=col)
         take(rec[text_column], rec[label_column], desc, row)
-    return texts, labels, where
+    return texts, labels, where, rows
+
+
+def _read_csv(path: Path, fmt: str, text_column: str, label_column: str, encoding: str,
+              take: Any, out: tuple[list, list, list, list]) -> tuple[list, list, list, list]:
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
+        reader = csv.reader(fh, delimiter="," if fmt == "csv" else "\t")
+        row = 0
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise DataValidationError(f"{path}: the data set is empty (no header, no rows)",
+                                          source=str(path))
+            header = [h.strip() for h in header]
+            for h in header:
+                at = _undecodable(h)
+                if at is not None:
+                    raise _bad_bytes_error(path, encoding, "the header (line 1)", 0, h, h, at)
+            missing = [c for c in (text_column, label_column) if c not in header]
+            if missing:
+                raise DataValidationError(
+                    f"{path}: missing column(s) {missing}; columns present: {header}",
+                    source=str(path), field=missing[0])
+            ti, li = header.index(text_column), header.index(label_column)
+            row = 0
+            for fields in reader:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # blank line
+                row += 1
+                desc = f"row {row} (line {reader.line_num})"
+                if len(fields) <= max(ti, li):
+                    raise DataValidationError(
+                        f"{path}: {desc} has {len(fields)} fields but the header has {len(header)}; "
+                        f"column {header[max(ti, li)]!r} is missing", source=str(path), row=row,
+                        field=header[max(ti, li)])
+                take(fields[ti], fields[li], desc, row)
+        except csv.Error as exc:
+            raise DataValidationError(f"{path}: data row {row + 1} (line {reader.line_num}) cannot be "
+                                      f"read as {fmt.upper()}: {exc}", source=str(path),
+                                      row=row + 1) from None
+    return out
+
+
+def _is_missing(label: Any) -> bool:
+    if isinstance(label, float) and math.isnan(label):
+        return True
+    return isinstance(label, str) and label.strip() in MISSING_LABELS
 
 
 def _labels_to_ints(path: Path, raw: list[Any], where: list[str], label_column: str,
-                    label_map: dict[Any, int] | None) -> tuple[np.ndarray, tuple[str, ...], str]:
+                    label_map: dict[Any, int] | None,
+                    rows: list[int] | None = None) -> tuple[np.ndarray, tuple[str, ...], str]:
     """(int labels, class names, how they were mapped)."""
+    rows = rows if rows is not None else [None] * len(raw)  # type: ignore[list-item]
+
     def fail(i: int, why: str) -> DataValidationError:
         return DataValidationError(f"{path}: {where[i]}: label {raw[i]!r} in column {label_column!r} {why}",
-                                   source=str(path), field=label_column)
+                                   source=str(path), row=rows[i], field=label_column)
+
+    missing = [i for i, lab in enumerate(raw) if _is_missing(lab)
+               and not (label_map is not None and (lab in label_map or str(lab) in label_map))]
+    if missing:
+        shown = ", ".join(where[i] for i in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise DataValidationError(
+            f"{path}: {len(missing)} row(s) have a missing-value label ({raw[missing[0]]!r}) in column "
+            f"{label_column!r}: {shown}. Drop or label those rows (a label_map that maps "
+            f"{raw[missing[0]]!r} to a class keeps it as a class).", source=str(path),
+            row=rows[missing[0]], field=label_column)
 
     if label_map is not None:
         if not label_map or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -151,12 +232,14 @@ def _labels_to_ints(path: Path, raw: list[Any], where: list[str], label_column: 
 
     ints = [as_int(lab) for lab in raw]
     if all(v is not None for v in ints):
-        for i, v in enumerate(ints):
-            if v < 0:  # type: ignore[operator]
-                raise fail(i, "is negative; integer labels must be class indices 0, 1, ...")
-        num_classes = max(ints) + 1  # type: ignore[type-var]
-        return (np.asarray(ints, dtype=np.int64), tuple(str(c) for c in range(num_classes)),
-                "integer labels kept")
+        seen = sorted(set(ints))  # type: ignore[type-var]
+        if seen == list(range(len(seen))):
+            return (np.asarray(ints, dtype=np.int64), tuple(str(c) for c in seen),
+                    "integer labels kept")
+        # not 0..K-1 (for example 1..6, or -1 / 1): the labels seen, in numeric order
+        index = {v: i for i, v in enumerate(seen)}
+        return (np.asarray([index[v] for v in ints], dtype=np.int64), tuple(str(v) for v in seen),
+                "integer labels -> numeric order")
     names = sorted({str(lab) for lab in raw})
     index = {n: i for i, n in enumerate(names)}
     return (np.asarray([index[str(lab)] for lab in raw], dtype=np.int64), tuple(names),
@@ -166,9 +249,9 @@ def _labels_to_ints(path: Path, raw: list[Any], where: list[str], label_column: 
 def load_text_file(path: str | Path, text_column: str = "text", label_column: str = "label",
                    format: str | None = None, label_map: dict[Any, int] | None = None,
                    seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                   min_freq: int = 1, max_length: int | None = None, lowercase: bool = True,
-                   max_examples: int | None = None, max_vocab_size: int | None = None,
-                   encoding: str = "utf-8-sig") -> DataSplits:
+                   min_freq: int = 1, max_length: int | None = TEXT_FILE_MAX_LENGTH,
+                   lowercase: bool = True, max_examples: int | None = None,
+                   max_vocab_size: int | None = None, encoding: str = "utf-8-sig") -> DataSplits:
     """Load a labelled text-classification file (CSV, TSV or JSON lines).
 
     Args:
@@ -178,24 +261,40 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
             (``.csv``, ``.tsv``, ``.jsonl`` / ``.ndjson`` / ``.json``). ``.json`` may hold
             one object per line or a single JSON array of objects.
         label_map: ``{label: class index}``; None: labels that are all integers (``1``,
-            ``"1"``, ``1.0``) are kept as class indices (``num_classes = max + 1``),
-            otherwise the distinct label strings are sorted and numbered 0, 1, ...
-            (``task.class_names`` holds them in that order).
-        seed, fractions, min_freq, max_length, lowercase, max_examples, max_vocab_size: as
-            for :func:`~workbench.data.corpora.load_subj`.
+            ``"1"``, ``1.0``) are mapped in numeric order to class indices 0..K-1 over the
+            labels seen (``0, 1, 2`` stay as they are; ``1..6`` become ``0..5``; ``-1, 1``
+            become ``0, 1``), otherwise the distinct label strings are sorted and numbered
+            0, 1, ...; ``task.class_names`` holds the original labels in class order. A
+            label cell holding a missing-value marker (:data:`MISSING_LABELS`, pandas'
+            ``na_values``: ``NaN``, ``nan``, ``NA``, ``null``, ``None``, ...) is an error,
+            unless ``label_map`` maps it.
+        seed, fractions, min_freq, lowercase, max_examples, max_vocab_size: as for
+            :func:`~workbench.data.corpora.load_subj`.
+        max_length: truncate token sequences to this many tokens (default
+            :data:`TEXT_FILE_MAX_LENGTH`, 512); a ``UserWarning`` counts the truncated
+            examples (also ``info["truncated"]``). None: no limit (a 50,000-word line pads
+            its batch to 50,000 tokens).
         encoding: text encoding (a UTF-8 byte-order mark is skipped by default).
 
     Returns:
         :class:`DataSplits` (text modality); ids are 0-based data-row indices (header and
-        blank lines not counted), ``texts`` the text column.
+        blank lines not counted), ``texts`` the text column. ``info["label_mapping"]``
+        says how labels became class indices.
+
+    Splitting follows :mod:`workbench.data.splits`: a class with a single example keeps it
+    in the training split (a warning; ``info["unstratified_classes"]``).
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         DataValidationError: (a ``ValueError``) naming the file and the row (CSV: 1-based
             data row and the file line; JSON lines: the file line number) and field for: a
             missing column (listing the columns present), empty text, an empty label, a
-            label not in ``label_map``, a negative integer label, malformed JSON, an empty
-            file, a training split with a single class.
+            missing-value label (``NaN``, ...: all such rows are listed, up to 10), a label
+            not in ``label_map``, a byte that is not valid in ``encoding`` (its row, column
+            and value), a CSV row the ``csv`` module cannot parse, malformed JSON, an empty
+            file, a training split with a single class. CSV fields longer than the ``csv``
+            module's default limit (131,072 characters) are read (the limit is raised
+            while reading).
         ValueError: for an unknown format or invalid arguments.
     """
     path = Path(path)
@@ -210,10 +309,10 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
         fmt = {"json": "jsonl", "ndjson": "jsonl"}.get(format, format)
         if fmt not in ("csv", "tsv", "jsonl"):
             raise ValueError(f"format must be 'csv', 'tsv', 'jsonl' or None; got {format!r}")
-    texts, raw_labels, where = _read_rows(path, fmt, text_column, label_column, encoding)
+    texts, raw_labels, where, rows = _read_rows(path, fmt, text_column, label_column, encoding)
     if not texts:
         raise DataValidationError(f"{path}: the data set is empty (no data rows)", source=str(path))
-    labels, class_names, how = _labels_to_ints(path, raw_labels, where, label_column, label_map)
+    labels, class_names, how = _labels_to_ints(path, raw_labels, where, label_column, label_map, rows)
     if len(class_names) < 2:
         raise DataValidationError(
             f"{path}: every row has the label {class_names[0]!r} in column {label_column!r}; a "
@@ -224,11 +323,25 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
     extra = {"path": str(path), "format": fmt, "text_column": text_column,
              "label_column": label_column, "label_mapping": how,
              "id_order": "0-based data-row index in the file"}
-    return _text_splits(path.stem, texts, tokens, labels, ids, class_names, str(path), seed=seed,
-                        fractions=fractions, min_freq=min_freq, max_length=max_length,
-                        lowercase=lowercase, max_examples=max_examples,
-                        max_vocab_size=max_vocab_size, extra_info=extra)
+    splits = _text_splits(path.stem, texts, tokens, labels, ids, class_names, str(path), seed=seed,
+                          fractions=fractions, min_freq=min_freq, max_length=max_length,
+                          lowercase=lowercase, max_examples=max_examples,
+                          max_vocab_size=max_vocab_size, extra_info=extra)
+    truncated = splits.info["truncated"]
+    if truncated:
+        n = sum(splits.info["sizes"].values())
+        warnings.warn(f"{path}: {truncated} of {n} examples are longer than max_length={max_length} "
+                      f"tokens and were truncated (the longest has {max(map(len, tokens)):,} tokens); "
+                      "pass a larger max_length, or max_length=None to keep every token",
+                      stacklevel=2)
+    return splits
 
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
@@ -238,19 +351,34 @@ def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
 def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS,
                 num_classes: int | None = None, image_shape: Sequence[int] | None = None,
                 class_names: Sequence[str] | None = None, name: str = "arrays",
-                max_examples: int | None = None) -> DataSplits:
+                max_examples: int | None = None, standardize: bool = True) -> DataSplits:
     """Build splits from in-memory arrays (NumPy arrays, torch tensors or nested lists).
 
     Shapes: ``X`` 2-D ``[N, F]`` -> tabular (``float32 [F]`` items); 4-D ``[N, C, H, W]``
     -> vision; 3-D ``[N, H, W]`` -> vision with ``C = 1``; with ``image_shape=(C, H, W)``
     a 2-D ``X`` of ``[N, C*H*W]`` is reshaped to images. Vision values are used as given
-    (``uint8`` images are divided by 255, as torchvision's ``ToTensor`` does) and
-    ``task.mean`` / ``task.std`` are per-channel statistics of the training split. Ids are
+    (``uint8`` images are divided by 255, as torchvision's ``ToTensor`` does). Ids are
     0-based row indices.
 
-    ``y`` holds integer class labels ``[N]`` (classification; ``num_classes`` defaults to
-    ``max(y) + 1``), or, with ``num_classes=1``, float regression targets ``[N]`` or
-    ``[N, K]`` (never stratified).
+    Standardisation (``standardize=True``, the default): ``task.mean`` / ``task.std`` hold
+    statistics of the **training split only** -- per feature for tabular data (the mean and
+    population standard deviation, as scikit-learn's ``StandardScaler``; a feature that is
+    constant on the training split gets std 1), per channel for images. Items keep the
+    values as given; ``task.collator()`` applies ``(x - mean) / std`` to every batch, so
+    training, evaluation, prediction and anything built from ``task`` use the same
+    statistics. They are also in ``info["standardization"]`` (tabular; with
+    ``"constant_features"``) or ``info["normalization"]`` (images). Unscaled features
+    (0..1000 next to 0..1) slow or stall gradient training: on scikit-learn's breast-cancer
+    data the default MLP reaches 88-93% test accuracy raw and about 98% standardised.
+    ``standardize=False`` leaves ``task.mean`` / ``task.std`` None and the inputs unscaled
+    (for features you have already scaled).
+
+    ``y`` holds integer class labels ``[N]`` (classification), or, with ``num_classes=1``,
+    float regression targets ``[N]`` or ``[N, K]`` (never stratified). With
+    ``num_classes=None`` labels ``0..K-1`` are class indices as they are; other labels
+    (``1..6``) are mapped in numeric order to ``0..K-1`` over the labels seen
+    (``class_names`` default to the original labels; ``info["label_mapping"]`` says so),
+    so no empty class appears.
 
     Args:
         X, y: the data.
@@ -260,6 +388,7 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
         image_shape: ``(C, H, W)`` to treat 2-D ``X`` as flattened images.
         class_names: optional names, one per class.
         name: data-set name.
+        standardize: attach the training split's statistics (see above); False: none.
 
     Raises:
         DataValidationError: (a ``ValueError``) with the offending index/value for: an empty
@@ -267,7 +396,10 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
             NaN or infinity in ``X`` (or in regression ``y``); ``y`` not 1-D integer labels
             (unless ``num_classes=1``); labels outside ``[0, num_classes)``; a training split
             with a single class.
+        ValueError: for invalid arguments (``num_classes``, ``image_shape``, ``class_names``,
+            ``standardize`` not a bool, ``seed``, ``fractions``, ``max_examples``).
     """
+    standardize = _check_bool("standardize", standardize)
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     if isinstance(y, torch.Tensor):
@@ -327,7 +459,8 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
             raise DataValidationError(f"y has NaN/infinite targets; first at y{list(idx)}", source="y",
                                       row=idx[0])
         return _array_splits(name, X, y, modality, 1, None, "arrays (load_arrays)", seed, fractions,
-                             max_examples, {"scale": scale_note} if scale_note else {})
+                             max_examples, {"scale": scale_note} if scale_note else {},
+                             standardize=standardize)
 
     if y.ndim != 1 or y.dtype.kind not in "biu":
         raise DataValidationError(
@@ -341,12 +474,19 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
         raise DataValidationError(f"y[{i}] = {int(y[i])} is negative; labels must be class indices "
                                   f"0, 1, ... ({int(negative.sum())} labels are negative)",
                                   source="y", row=i)
+    mapping_note = None
     if num_classes is None:
-        num_classes = int(y.max()) + 1
-        if num_classes < 2:
+        seen = np.unique(y)
+        if len(seen) < 2:
             raise DataValidationError(f"every label is {int(y[0])}: a classifier needs at least two "
                                       "classes (the training split would have a single class)",
                                       source="y")
+        if int(seen[-1]) != len(seen) - 1:  # not 0..K-1 (for example 1..6): map the labels seen
+            y = np.searchsorted(seen, y).astype(np.int64)
+            mapping_note = f"labels {[int(v) for v in seen]} -> class indices 0..{len(seen) - 1}"
+            if class_names is None:
+                class_names = [str(int(v)) for v in seen]
+        num_classes = len(seen)
     else:
         num_classes = int(num_classes)
         out = y >= num_classes
@@ -361,7 +501,11 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
             raise ValueError(f"class_names has {len(class_names)} names; num_classes is {num_classes}")
     else:
         class_names = tuple(str(c) for c in range(num_classes))
+    extra = {"scale": scale_note} if scale_note else {}
+    if mapping_note:
+        extra["label_mapping"] = mapping_note
     return _array_splits(name, X, y, modality, num_classes, class_names, "arrays (load_arrays)",
-                         seed, fractions, max_examples, {"scale": scale_note} if scale_note else {})
+                         seed, fractions, max_examples, extra,
+                         standardize=standardize)
 
 

@@ -115,16 +115,42 @@ ACTIVE_RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
-def active_recipe(dataset: str, smoke: bool = False, **loop_changes: Any) -> ActiveRecipe:
+def active_recipe(dataset: str, smoke: bool = False, splits: Any = None, **loop_changes: Any) -> ActiveRecipe:
     """The :class:`ActiveRecipe` for ``dataset``; ``loop_changes`` override
     :class:`ActiveLearningConfig` fields (``initial_size``, ``acquisition_size``, ...).
 
+    Your own data (``splits`` given, not a built-in data set with a recipe here) gets a
+    default: the model and optimizer of :func:`workbench.recipes.default_recipe` (by
+    modality), 100 steps per round (batch at most 32); initial set ``max(2 * classes,
+    5%)`` of the pool, ``5%`` more per round, up to 10 rounds; target
+    :func:`workbench.recipes.default_target` on the test split.
+
     Raises:
-        ValueError: unknown data set (lists the known ones) or invalid loop changes.
+        ValueError: unknown data set without ``splits`` (lists the known ones) or invalid
+            loop changes.
     """
-    if dataset not in ACTIVE_RECIPES:
-        raise ValueError(f"no active-learning recipe for {dataset!r}; known: {sorted(ACTIVE_RECIPES)}")
-    spec = ACTIVE_RECIPES[dataset]
+    from workbench.recipes import baseline_recipe, default_target
+
+    if splits is not None and (dataset not in ACTIVE_RECIPES or getattr(splits, "name", None) != dataset):
+        base = baseline_recipe(dataset, splits=splits)
+        n, classes = len(splits.train), splits.task.num_classes
+        initial = min(n - 1, max(2 * classes, round(0.05 * n)))
+        step = max(1, round(0.05 * n))
+        spec = {"model": base.model, "model_kwargs": {},
+                "train": {"optimizer": base.config.optimizer, "lr": base.config.lr, "loss": base.config.loss,
+                          "batch_size": min(base.config.batch_size, 32), "max_steps": 100},
+                "loop": {"initial_size": initial, "acquisition_size": step,
+                         "label_budget": min(n, initial + 10 * step), "rounds": None},
+                "target": default_target(splits, "test"),
+                "smoke": {"train": {"max_steps": 25},
+                          "loop": {"label_budget": min(n, initial + 2 * step), "mc_samples": 10}},
+                "notes": f"default recipe for your own data ({splits.task.modality}: {base.model})"}
+        dataset = base.dataset
+    elif dataset not in ACTIVE_RECIPES:
+        raise ValueError(f"no active-learning recipe for {dataset!r}; known: {sorted(ACTIVE_RECIPES)}; "
+                         "for your own data pass its splits (a default recipe by modality is used)")
+    else:
+        spec = ACTIVE_RECIPES[dataset]
     train = {"progress_bar": False, "eval_every_epochs": None, "epochs": 1} | spec["train"]
     loop = dict(spec["loop"])
     if smoke:
@@ -261,7 +287,8 @@ def run_comparison(datasets: Sequence[str] = ("digits",), strategies: Sequence[s
     if not seeds:
         raise ValueError("run_comparison needs at least one seed")
     strategies = list(dict.fromkeys(["random", *strategies]))
-    chosen = {d: (recipes or {}).get(d) or active_recipe(d, smoke=smoke) for d in datasets}
+    chosen = {d: (recipes or {}).get(d) or active_recipe(d, smoke=smoke, splits=(splits or {}).get(d))
+              for d in datasets}
     comp = ActiveComparison(targets={d: r.target for d, r in chosen.items()}, recipes=chosen)
     for d, recipe in chosen.items():
         data = (splits or {}).get(d) or recipe.load_splits()

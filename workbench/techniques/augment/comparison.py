@@ -254,8 +254,13 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
     for d in names:
         given = splits.get(d) if isinstance(splits, dict) else (splits if splits is not None and len(names) == 1 else None)
         loaded[d] = given if given is not None else load_splits(d, smoke=smoke)
-    recipes = {d: baseline_recipe(d, smoke=smoke, **({"progress_bar": False} | dict(config_changes or {})))
+    recipes = {d: baseline_recipe(d, smoke=smoke, splits=loaded[d],
+                                  **({"progress_bar": False} | dict(config_changes or {})))
                for d in names}
+    # your own data given under a built-in name (the default "subj"): name it by its own name
+    loaded = {recipes[d].dataset: loaded[d] for d in names}
+    recipes = {r.dataset: r for r in recipes.values()}
+    names = list(recipes)
     data, configs, targets, factories, sizes, plans = {}, {}, {}, {}, {}, {}
     for d in names:
         n_full = len(loaded[d].train)

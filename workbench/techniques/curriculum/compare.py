@@ -118,7 +118,8 @@ def compare_curriculum(dataset: str = "digits", pacing: str = "fixed_exponential
     from workbench.recipes import baseline_recipe, load_splits, model_factory
 
     check_pacing_name(pacing)
-    recipe = baseline_recipe(dataset, smoke=smoke, **({"epochs": epochs} if epochs else {}))
+    recipe = baseline_recipe(dataset, smoke=smoke, splits=splits, **({"epochs": epochs} if epochs else {}))
+    dataset = recipe.dataset  # your own data (splits=): its name, its modality's default recipe
     splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
     variants = curriculum_variants(pacing, ramp_fraction, start, orders=orders)
     exp = Experiment({dataset: splits}, model_factory(recipe.model), recipe.config, variants,

@@ -105,7 +105,8 @@ def schedule_experiment(datasets: Sequence[str] = ("digits", "subj"), seeds: Seq
     recipes = {}
     for d in datasets:
         ep = epochs.get(d) if isinstance(epochs, Mapping) else epochs
-        recipes[d] = baseline_recipe(d, smoke=smoke, **({"epochs": ep} if ep else {}))
+        recipes[d] = baseline_recipe(d, smoke=smoke, splits=(splits or {}).get(d),
+                                     **({"epochs": ep} if ep else {}))
     data = {d: (splits[d] if splits and d in splits else load_splits(d, smoke=smoke)) for d in datasets}
     return Experiment(data, {d: model_factory(r.model) for d, r in recipes.items()},
                       {d: r.config for d, r in recipes.items()}, variants, seeds=seeds,
@@ -162,7 +163,8 @@ def lr_find_recipe(dataset: str = "digits", smoke: bool = False, num_iter: int |
         ValueError: unknown data set (lists the known ones), or as
             :func:`~workbench.techniques.optimization.lr_finder.lr_find`.
     """
-    recipe = baseline_recipe(dataset, smoke=smoke)
+    recipe = baseline_recipe(dataset, smoke=smoke, splits=splits)
+    dataset = recipe.dataset  # your own data (splits=): its name, its modality's default recipe
     splits = splits if splits is not None else load_splits(dataset, smoke=smoke)
     rng = ckpt.capture_rng_state()
     try:
