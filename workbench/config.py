@@ -18,7 +18,7 @@ PRECISIONS = ("fp32", "bf16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 MODALITIES = ("text", "vision", "tabular")
 MONITOR_MODES = ("max", "min")
-NONFINITE_ACTIONS = ("raise", "stop")
+NONFINITE_ACTIONS = ("raise", "stop", "skip")
 
 # ImageNet channel statistics (torchvision's defaults for pretrained models).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -118,6 +118,8 @@ class TrainingConfig:
     device: str = "cpu"
     seed: int = 0
     deterministic: bool = False
+    # a NaN/Inf loss or gradient: "raise" NonFiniteLossError, "stop" training, or "skip" the
+    # optimizer step and count it (as AMP's GradScaler does); see Trainer.fit
     on_nonfinite: str = "raise"
     # evaluation and early stopping
     eval_every_epochs: int | None = 1
