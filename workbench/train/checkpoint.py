@@ -56,6 +56,9 @@ class CheckpointWriteError(OSError):
     no temporary file is left behind.
     """
 
+    def __str__(self) -> str:  # the message names the path already
+        return f"[Errno {self.errno}] {self.strerror}"
+
 
 def capture_rng_state() -> dict[str, Any]:
     """RNG states of Python ``random``, NumPy's global generator, torch CPU and CUDA.
