@@ -26,7 +26,7 @@ PRECISIONS = ("fp32", "bf16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 MODALITIES = ("text", "vision", "tabular")
 MONITOR_MODES = ("max", "min")
-NONFINITE_ACTIONS = ("raise", "stop")
+NONFINITE_ACTIONS = ("raise", "stop", "skip")
 
 #: Learning-rate schedule names (``TrainingConfig.schedule``). The builders live in
 #: :data:`workbench.train.schedules.SCHEDULES`, whose keys are these names in this order
@@ -162,6 +162,8 @@ class TrainingConfig:
     device: str = "cpu"
     seed: int = 0
     deterministic: bool = False
+    # a NaN/Inf loss or gradient: "raise" NonFiniteLossError, "stop" training, or "skip" the
+    # optimizer step and count it (as AMP's GradScaler does); see Trainer.fit
     on_nonfinite: str = "raise"
     # evaluation and early stopping
     eval_every_epochs: int | None = 1

@@ -35,11 +35,14 @@ class State:
       and technique handlers), excluding validation and checkpoint writing, which are
       in ``eval_time`` and ``checkpoint_time``;
     - ``counters``: named counts techniques add to (``examples_skipped``,
-      ``backward_skipped``, ...).
+      ``backward_skipped``, ...); the Trainer adds ``steps_skipped_nonfinite`` (optimizer
+      steps dropped for a NaN/Inf loss or gradient, ``on_nonfinite="skip"``).
 
     Control: set ``stop = True`` (and ``stop_reason``) to end training after the current
     micro-batch. ``metrics`` holds the last validation results; ``history`` the rows
-    written by the metrics tracker.
+    written by the metrics tracker: while ``eval_end`` and ``epoch_end`` handlers run,
+    ``history[-1]`` is the row of the current effective step, with the evaluation's metrics
+    and the training loss and accuracy since the previous row.
     """
 
     model: torch.nn.Module

@@ -40,7 +40,18 @@ log = logging.getLogger("workbench")
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or Inf; the message names the step and example ids."""
+    """The training loss became NaN or Inf; the message names the step, the example ids and
+    the last checkpoint whose weights are finite. Base class of the other non-finite errors."""
+
+
+class NonFiniteGradientError(NonFiniteLossError):
+    """A gradient held a NaN or Inf at an optimizer step (with a finite loss); the step was
+    not taken. The message names the step, the parameters and the last finite checkpoint."""
+
+
+class NonFiniteWeightsError(NonFiniteLossError):
+    """The model's weights hold a NaN or Inf, so no checkpoint is written; the message names
+    the tensors and the last checkpoint whose weights are finite."""
 
 
 def seed_everything(seed: int) -> None:
@@ -132,6 +143,12 @@ class Trainer:
         self._compile_verified = False
         self._sched_seen: Any = object()
         self._zero_grad_pending = True
+        # a non-finite loss in the accumulation window with on_nonfinite="skip": the window's
+        # optimizer step is dropped at its boundary
+        self._window_nonfinite = False
+        # between a micro-batch's batch_start and its counters' update: a checkpoint there
+        # would not match the gradients (save_checkpoint refuses it)
+        self._in_micro_batch = False
         self._sched_step = False
         self._mark: float | None = None
         self._resumed = False
@@ -305,9 +322,25 @@ class Trainer:
 
         Returns the final :class:`State` (``state.history`` holds the metric rows).
 
+        Non-finite values (``config.on_nonfinite``): before every optimizer step the
+        gradients are checked (with ``max_grad_norm``, the norm ``clip_grad_norm_`` returns;
+        otherwise one fused ``torch._foreach_norm``: one host sync per optimizer step). A
+        NaN/Inf loss or gradient never reaches ``optimizer.step()``. ``"raise"`` raises,
+        ``"stop"`` ends training with the message in ``state.stop_reason``, ``"skip"`` drops
+        that accumulation window's optimizer step (gradients cleared; no optimizer or
+        scheduler step; no ``step_end`` event; ``effective_step`` still advances) and counts
+        it in ``state.counters["steps_skipped_nonfinite"]``, as AMP's ``GradScaler`` skips
+        steps. A non-finite loss under ``"skip"`` drops its whole window; when the weights
+        themselves are non-finite, ``"skip"`` stops as ``"stop"`` does. No checkpoint is
+        ever written with non-finite weights, and every message names the last checkpoint
+        whose weights are finite.
+
+        Returns the final :class:`State` (``state.history`` holds the metric rows).
+
         Raises:
             NonFiniteLossError: the loss became NaN/Inf (with ``on_nonfinite="raise"``).
-                No checkpoint is written after the bad step, so the last one stays good.
+            NonFiniteGradientError: a gradient was NaN/Inf at an optimizer step.
+            NonFiniteWeightsError: a periodic checkpoint was due while the weights held NaN/Inf.
             ValueError: at the first evaluation, when ``early_stopping_patience`` or
                 ``restore_best`` is set and the evaluation does not report
                 ``config.monitor`` (the message lists the metrics it reports).
@@ -324,12 +357,16 @@ class Trainer:
         try:
             while st.epoch < cfg.epochs and not st.stop:
                 self._run_epoch()
-            self.optimizer.zero_grad(set_to_none=True)  # free the last step's gradients
-            self._zero_grad_pending = True
+            if self._zero_grad_pending:  # free the last step's gradients; the partial ones
+                # of a window stopped midway stay, so a checkpoint written now carries them
+                # and the next fit() continues the window exactly
+                self.optimizer.zero_grad(set_to_none=True)
             if self.val_data is not None and (not self.tracker.rows or _nan(self._last_row("val_loss"))):
                 self._evaluate_and_log()
             if cfg.restore_best and self._best_weights is not None:
                 self.model.load_state_dict(self._best_weights)
+                self.optimizer.zero_grad(set_to_none=True)  # gradients of other weights
+                self._zero_grad_pending = True
             if not st.stop_reason:
                 st.stop_reason = "budget reached"
             self._fire(Event.FIT_END)
@@ -378,10 +415,12 @@ class Trainer:
             self._evaluate_and_log()
         if cfg.checkpoint_dir and cfg.checkpoint_every_epochs and (finished_epoch + 1) % cfg.checkpoint_every_epochs == 0:
             self._save_periodic()
+        self.tracker.publish_pending()  # state.history[-1] is this step's row at epoch_end
         self._fire(Event.EPOCH_END)
 
     def _train_batch(self, batch: dict[str, Any], last_in_epoch: bool) -> None:
         cfg, st = self.config, self.state
+        self._in_micro_batch = True
         st.batch = to_device(batch, self.device)
         st.loss_weights, st.skip_backward, st.loss = None, False, None
         self._fire(Event.BATCH_START)
@@ -406,11 +445,12 @@ class Trainer:
         st.step += 1
         st.batch_in_epoch += 1
         st.examples_seen += bsz
+        self._in_micro_batch = False
         boundary = st.batch_in_epoch % cfg.grad_accum_steps == 0 or last_in_epoch
-        if boundary:
-            self._optimizer_step()
+        # False: the step met a non-finite gradient and training stops (no row, no checkpoint)
+        go_on = self._optimizer_step() if boundary else True
         self._fire(Event.BATCH_END)
-        if boundary:
+        if boundary and go_on:
             self._after_boundary()
 
     def _forward_backward(self, batch: dict[str, Any], bsz: int) -> bool:
@@ -441,8 +481,12 @@ class Trainer:
             loss = self._mean_loss_fn(outputs, targets)
         loss_value = loss.item()  # the one host sync per step: the finiteness check needs it
         if not math.isfinite(loss_value):
-            self._nonfinite(batch, st.per_example_loss)
-            return False
+            if not self._nonfinite(batch, st.per_example_loss):
+                return False
+            # on_nonfinite="skip": no backward; the window's step is dropped at its boundary
+            self._window_nonfinite = True
+            st.loss = None
+            return True
         st.loss = loss / cfg.grad_accum_steps if cfg.grad_accum_steps > 1 else loss
         self._fire(Event.BEFORE_BACKWARD)
         # running training statistics for the next metric row, with as few tensor ops per
@@ -467,33 +511,97 @@ class Trainer:
             self._fire(Event.AFTER_BACKWARD)
         return True
 
-    def _nonfinite(self, batch: dict[str, Any], pel: torch.Tensor) -> None:
+    def _last_good(self) -> str:
+        return f"last checkpoint with finite weights: {self.last_checkpoint or 'none written'}"
+
+    def _nonfinite(self, batch: dict[str, Any], pel: torch.Tensor) -> bool:
+        """A non-finite loss: raise, stop (returns False) or, with ``on_nonfinite="skip"``
+        and finite weights, log it and return True (the caller drops the window)."""
         st = self.state
+        # the micro-batch is not counted and nothing was backpropagated: the counters and
+        # the window's gradients still agree, so a checkpoint may be written
+        self._in_micro_batch = False
         ids = batch.get("ids")
         ids_list = ids.tolist() if isinstance(ids, torch.Tensor) else ids
         bad = (~torch.isfinite(pel.detach())).nonzero().flatten().tolist() if pel.dim() else []
         bad_ids = [ids_list[i] for i in bad] if ids_list is not None else bad
+        bad_weights = ckpt.nonfinite_tensors(self.model.state_dict())
+        weights = (f"the model's weights hold NaN/Inf in {_names(bad_weights)}" if bad_weights
+                   else "the model's weights are finite")
         msg = (f"non-finite training loss at step {st.step} (effective step {st.effective_step}, "
-               f"epoch {st.epoch}); batch example ids {ids_list}; non-finite for ids {bad_ids}. "
-               f"Training stopped; last checkpoint: {self.last_checkpoint or 'none written'}")
+               f"epoch {st.epoch}); batch example ids {ids_list}; non-finite for ids {bad_ids}; {weights}")
+        if self.config.on_nonfinite == "skip" and not bad_weights:
+            log.warning("%s. The accumulation window's optimizer step is skipped (on_nonfinite='skip')", msg)
+            return True
+        msg += f". Training stopped; {self._last_good()}"
         log.error(msg)
-        self.optimizer.zero_grad(set_to_none=True)
         if self.config.on_nonfinite == "raise":
             self.tracker.flush()
             raise NonFiniteLossError(msg)
         st.request_stop(msg)
+        return False
 
-    def _optimizer_step(self) -> None:
+    def _grads_finite(self) -> bool:
+        """Whether every gradient the optimizer would apply is finite: one fused
+        ``torch._foreach_norm`` (as ``clip_grad_norm_`` computes) and one host sync."""
+        grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if not grads:
+            return True
+        try:
+            total = torch.stack(torch._foreach_norm(grads)).sum()
+        except (RuntimeError, TypeError, NotImplementedError):  # sparse or mixed-device gradients
+            return not ckpt.nonfinite_tensors({str(i): g for i, g in enumerate(grads)})
+        return math.isfinite(float(total))
+
+    def _optimizer_step(self) -> bool:
+        """Check the gradients, then ``optimizer.step()`` and the scheduler's step. Returns
+        False when training stops on a non-finite gradient (see :meth:`fit`)."""
         cfg, st = self.config, self.state
-        if cfg.max_grad_norm is not None:
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
-            st.metrics["grad_norm"] = float(norm)
+        if self._window_nonfinite:
+            finite = False
+        elif cfg.max_grad_norm is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm))
+            st.metrics["grad_norm"] = norm
+            finite = math.isfinite(norm)
+        else:
+            finite = self._grads_finite()
+        if not finite:
+            return self._skip_step()
         self.optimizer.step()
         self._zero_grad_pending = True
         if self._scheduler_steps():
             self.scheduler.step()
         st.effective_step += 1
         self._fire(Event.STEP_END)
+        return True
+
+    def _skip_step(self) -> bool:
+        """Drop the optimizer step of a window with a non-finite loss or gradient: clear the
+        gradients, count it; then go on (``"skip"``), stop or raise."""
+        cfg, st = self.config, self.state
+        from_loss, self._window_nonfinite = self._window_nonfinite, False
+        names = [] if from_loss else [n for n, p in self.model.named_parameters()
+                                      if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+        self.optimizer.zero_grad(set_to_none=True)
+        self._zero_grad_pending = True
+        st.effective_step += 1
+        st.count("steps_skipped_nonfinite")
+        if from_loss:  # on_nonfinite="skip"; the loss was reported when it occurred
+            return True
+        msg = (f"non-finite gradient at effective step {st.effective_step} (step {st.step}, epoch "
+               f"{st.epoch}) with a finite loss, in {_names(names) if names else 'the gradient norm'}; "
+               f"the optimizer step was not taken")
+        if cfg.on_nonfinite == "skip":
+            log.warning("%s (on_nonfinite='skip'; %d step(s) skipped so far)", msg,
+                        st.counters["steps_skipped_nonfinite"])
+            return True
+        msg += f". Training stopped; {self._last_good()}"
+        log.error(msg)
+        if cfg.on_nonfinite == "raise":
+            self.tracker.flush()
+            raise NonFiniteGradientError(msg)
+        st.request_stop(msg)
+        return False
 
     def _scheduler_steps(self) -> bool:
         """Whether the scheduler is stepped per optimizer step: not a metric scheduler
@@ -562,6 +670,9 @@ class Trainer:
         st.eval_time += time.perf_counter() - t0
         st.metrics.update(metrics)
         self.tracker.log(self._base_row() | metrics | self._train_stats())
+        # the row is in state.history before eval_end fires (values logged later at this
+        # effective step still merge into it)
+        self.tracker.publish_pending()
         if self.scheduler is not None and is_metric_scheduler(self.scheduler):
             # a scheduler that names its metric ("dynamic": val_loss) gets that one;
             # ReduceLROnPlateau gets the config's monitor
@@ -647,7 +758,9 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly: model, optimizer, scheduler, sampler,
-        techniques, RNG states, counters, metric rows, config. Plain values and tensors only."""
+        techniques, RNG states, counters, metric rows, config, and the accumulation window in
+        progress (``"window"``: the partial gradients, in the optimizer's parameter order,
+        and the running training-loss sums). Plain values and tensors only."""
         sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
         return {
             "format": ckpt.FORMAT,
@@ -661,13 +774,62 @@ class Trainer:
             "state": self.state.counters_dict(),
             "metrics": self.tracker.state_dict(),
             "config": self.config.to_dict(),
+            "window": self._window_state(),
         }
+
+    def _window_state(self) -> dict[str, Any]:
+        self._fold_correct()
+        open_ = not self._zero_grad_pending  # a window has begun and not reached its step
+        grads = [p.grad.detach() if open_ and p.grad is not None else None
+                 for g in self.optimizer.param_groups for p in g["params"]]
+        return {"open": open_, "grads": grads if open_ else None, "nonfinite": self._window_nonfinite,
+                "loss_sum": float(self._acc_loss_sum), "count": int(self._run_count),
+                "correct": self._acc_correct}
+
+    def _load_window(self, win: dict[str, Any] | None, path: Path) -> None:
+        self._reset_running()
+        self._window_nonfinite = False
+        self._zero_grad_pending = True
+        self.optimizer.zero_grad(set_to_none=True)
+        if not win:  # a checkpoint from before windows were saved
+            return
+        self._acc_loss_sum, self._run_count = float(win["loss_sum"]), int(win["count"])
+        self._acc_correct = None if win["correct"] is None else int(win["correct"])
+        self._window_nonfinite = bool(win["nonfinite"])
+        if win["open"]:
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            if len(win["grads"]) != len(params):
+                raise ckpt.CheckpointError(f"{path}: the checkpoint holds gradients for {len(win['grads'])} "
+                                           f"parameters; this optimizer has {len(params)}")
+            for p, g in zip(params, win["grads"]):
+                p.grad = None if g is None else g.to(device=p.device, dtype=p.dtype)
+            self._zero_grad_pending = False
 
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write a checkpoint atomically to ``path``; returns the path.
 
-        Call at an accumulation boundary (gradients of a partial window are not saved).
+        Call it between micro-batches: from ``batch_end``, ``step_end``, ``eval_end``,
+        ``epoch_end`` or ``fit_end`` handlers, or after :meth:`fit`. Inside an accumulation
+        window the partial gradients are saved too, so resuming there is exact. Stale
+        temporary files of killed writers in the folder are removed
+        (:func:`~workbench.train.checkpoint.remove_stale_temp_files`).
+
+        Raises:
+            NonFiniteWeightsError: the model's weights hold NaN/Inf (nothing is written).
+            RuntimeError: called inside a micro-batch (``batch_start`` to
+                ``after_backward``), where the gradients and the counters disagree.
+            CheckpointWriteError: the file system refused the write (disk full, read-only
+                folder): the message names the path and the cause.
         """
+        if self._in_micro_batch:
+            raise RuntimeError("Trainer.save_checkpoint: called inside a micro-batch (between its batch_start "
+                               "and batch_end events), where the gradients and the step counters disagree; "
+                               "save from batch_end, step_end, eval_end, epoch_end or fit_end, or after fit()")
+        bad = ckpt.nonfinite_tensors(self.model.state_dict())
+        if bad:
+            raise NonFiniteWeightsError(
+                f"refusing to write checkpoint {path}: the model's weights hold NaN/Inf in {_names(bad)} "
+                f"(effective step {self.state.effective_step}); {self._last_good()}")
         running = self._mark is not None
         self._clock_stop()
         t0 = time.perf_counter()
@@ -683,26 +845,49 @@ class Trainer:
 
     def _save_periodic(self) -> None:
         path = ckpt.step_checkpoint_path(self.config.checkpoint_dir, self.state.effective_step)
-        self.save_checkpoint(path)
+        try:
+            self.save_checkpoint(path)
+        except NonFiniteWeightsError as exc:
+            msg = f"{exc}. Training stopped"
+            log.error(msg)
+            if self.config.on_nonfinite == "raise":
+                self.tracker.flush()
+                raise NonFiniteWeightsError(msg) from None
+            self.state.request_stop(msg)  # "stop", and "skip" too: no later step can help
+            return
         ckpt.prune_checkpoints(self.config.checkpoint_dir, self.config.keep_checkpoints)
 
     def load_checkpoint(self, path: str | Path) -> State:
         """Restore a checkpoint written by :meth:`save_checkpoint`; the next :meth:`fit`
         continues exactly where it stopped (mid-epoch included).
 
-        ``path`` may be a file or a folder (its newest ``step-*.pt`` is used).
+        ``path`` may be a file or a folder (its newest ``step-*.pt`` whose weights are
+        finite is used; newer ones with NaN/Inf weights are skipped with a warning).
 
         Raises:
-            CheckpointError: unreadable file, pickled objects, or a mismatch (technique
-                names, model keys) with this Trainer.
+            CheckpointError: unreadable file, pickled objects, weights holding NaN/Inf, or
+                a mismatch (technique names, model keys, parameter count) with this Trainer.
         """
         path = Path(path)
         if path.is_dir():
-            latest = ckpt.latest_checkpoint(path)
-            if latest is None:
+            found = ckpt.list_checkpoints(path)
+            if not found:
                 raise ckpt.CheckpointError(f"no step-*.pt checkpoint in {path}")
-            path = latest
-        data = ckpt.load_checkpoint_file(path, map_location=self.device)
+            for cand in reversed(found):
+                data = ckpt.load_checkpoint_file(cand, map_location=self.device)
+                bad = ckpt.nonfinite_tensors(data["model"])
+                if not bad:
+                    path = cand
+                    break
+                log.warning("skipping checkpoint %s: its weights hold NaN/Inf in %s", cand, _names(bad))
+            else:
+                raise ckpt.CheckpointError(f"every step-*.pt checkpoint in {path} holds NaN/Inf weights")
+        else:
+            data = ckpt.load_checkpoint_file(path, map_location=self.device)
+            bad = ckpt.nonfinite_tensors(data["model"])
+            if bad:
+                raise ckpt.CheckpointError(f"{path}: the model weights hold NaN/Inf in {_names(bad)}; "
+                                           f"training cannot resume from it")
         try:
             self.model.load_state_dict(data["model"])
         except RuntimeError as exc:
@@ -727,7 +912,8 @@ class Trainer:
         self.tracker.load_state_dict(data["metrics"])
         self.state.history = self.tracker.rows
         ckpt.restore_rng_state(data["rng"])
-        self._reset_running()
+        self._load_window(data.get("window"), path)
+        self._in_micro_batch = False
         self._resumed = True
         self.last_checkpoint = path
         return self.state
@@ -758,6 +944,12 @@ def _check_input(task: TaskSpec, split: str, item: dict[str, Any]) -> None:
             ok = shape == want
         if not ok:
             raise ValueError(f"{where}: expected shape {want} (TaskSpec.input_shape); got {shape}")
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    """``'a', 'b' and 3 more``: the first ``limit`` names of a list, for messages."""
+    head = ", ".join(repr(n) for n in names[:limit])
+    return head + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _nan(x: Any) -> bool:
