@@ -20,6 +20,7 @@ from workbench.config import TrainingConfig
 from workbench.train import (
     CheckpointError,
     CheckpointWriteError,
+    Event,
     NonFiniteGradientError,
     NonFiniteLossError,
     NonFiniteWeightsError,
@@ -449,3 +450,23 @@ def test_history_last_row_is_the_evaluation_row_during_eval_end_and_epoch_end():
         assert math.isfinite(row["train_loss"])  # the training statistics are merged in
         assert row == final[es]  # and the row does not change afterwards
     assert len(s.history) == len(final)  # one row per effective step
+
+
+def test_a_step_that_ends_an_epoch_is_evaluated_once():
+    """eval_every_steps=5 with 10 steps per epoch: steps 10 and 20 also end an epoch; each
+    step is evaluated once (patience and ReduceLROnPlateau count each evaluation)."""
+    data, task = tiny_data(n=100)
+    seen = []
+
+    class CountEvals(Technique):
+        events = frozenset({Event.EVAL_END})
+
+        def on_eval_end(self, state):
+            seen.append(state.effective_step)
+
+    cfg = TrainingConfig(epochs=2, batch_size=10, eval_every_steps=5, eval_every_epochs=1,
+                         progress_bar=False, schedule="plateau", seed=0)
+    state = Trainer(tiny_model(), cfg, data, data, task=task, techniques=[CountEvals()]).fit()
+    assert seen == [5, 10, 15, 20]
+    evaluated = [r["effective_step"] for r in state.history if not math.isnan(r.get("val_loss", math.nan))]
+    assert evaluated == [5, 10, 15, 20]

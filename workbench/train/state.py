@@ -72,6 +72,9 @@ class State:
     best_metric: float | None = None
     best_step: int | None = None
     evals_without_improvement: int = 0
+    #: effective step of the last validation (None before the first): a step evaluated by
+    #: ``eval_every_steps`` is not evaluated again when it also ends an epoch
+    last_eval_step: int | None = None
     counters: dict[str, int] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -130,6 +133,7 @@ class State:
             "best_metric": self.best_metric,
             "best_step": self.best_step,
             "evals_without_improvement": self.evals_without_improvement,
+            "last_eval_step": self.last_eval_step,
             "counters": dict(self.counters),
             "metrics": dict(self.metrics),
         }
@@ -143,5 +147,7 @@ class State:
             setattr(self, k, float(d[k]))
         self.best_metric = None if d["best_metric"] is None else float(d["best_metric"])
         self.best_step = None if d["best_step"] is None else int(d["best_step"])
+        last = d.get("last_eval_step")  # absent in checkpoints written before it existed
+        self.last_eval_step = None if last is None else int(last)
         self.counters = {k: int(v) for k, v in d["counters"].items()}
         self.metrics = {k: float(v) for k, v in d["metrics"].items()}

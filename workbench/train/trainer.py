@@ -411,7 +411,8 @@ class Trainer:
         finished_epoch = st.epoch
         st.epoch += 1
         st.batch_in_epoch = 0
-        if self.val_data is not None and cfg.eval_every_epochs and (finished_epoch + 1) % cfg.eval_every_epochs == 0:
+        if (self.val_data is not None and cfg.eval_every_epochs and (finished_epoch + 1) % cfg.eval_every_epochs == 0
+                and st.last_eval_step != st.effective_step):  # not twice when eval_every_steps just ran
             self._evaluate_and_log()
         if cfg.checkpoint_dir and cfg.checkpoint_every_epochs and (finished_epoch + 1) % cfg.checkpoint_every_epochs == 0:
             self._save_periodic()
@@ -668,6 +669,7 @@ class Trainer:
         t0 = time.perf_counter()
         metrics = self.evaluate(self.val_data, prefix="val_")
         st.eval_time += time.perf_counter() - t0
+        st.last_eval_step = st.effective_step
         st.metrics.update(metrics)
         self.tracker.log(self._base_row() | metrics | self._train_stats())
         # the row is in state.history before eval_end fires (values logged later at this
