@@ -29,9 +29,18 @@ Zhang 2023) for the defaults; Kurin et al. 2022 and Xin et al. 2022 (equal weigh
 strong baseline).
 """
 
+from workbench.techniques.multitask.compare import (
+    MULTITASK_CONFIG,
+    WEIGHTING_CLASSES,
+    compare_to_single_task,
+    multitask_experiment,
+    single_task_experiment,
+    task_targets,
+)
 from workbench.techniques.multitask.data import (
     MultiTaskDataset,
     MultiTaskSplits,
+    cap_splits,
     multitask_splits,
     shared_vocabulary,
     subsample,
@@ -67,15 +76,12 @@ from workbench.techniques.multitask.weighting import (
     uncertainty_weights,
 )
 
-#: weighting name -> technique class
-WEIGHTING_TECHNIQUES = {"equal": EqualWeighting, "uncertainty": UncertaintyWeighting,
-                        "gradnorm": GradNormWeighting, "dwa": DWAWeighting}
-
 __all__ = [
     "SCHEDULES",
     "TECHNIQUES",
     "WEIGHTINGS",
-    "WEIGHTING_TECHNIQUES",
+    "MULTITASK_CONFIG",
+    "WEIGHTING_CLASSES",
     "DWAWeighting",
     "EqualWeighting",
     "GradNormWeighting",
@@ -88,17 +94,22 @@ __all__ = [
     "TaskScheduling",
     "TaskWeighting",
     "UncertaintyWeighting",
+    "cap_splits",
+    "compare_to_single_task",
     "dwa_weights",
     "equal_weights",
     "example_weights",
     "gradnorm_step",
+    "multitask_experiment",
     "multitask_model",
     "multitask_splits",
     "performance_probabilities",
     "proportional_probabilities",
     "shared_vocabulary",
+    "single_task_experiment",
     "subsample",
     "task_losses",
+    "task_targets",
     "uncertainty_loss",
     "uncertainty_weights",
 ]

@@ -197,13 +197,16 @@ class TaskSampler(Sampler[int]):
         return self.num_batches * self.batch_size
 
     def state_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "epoch": self.epoch, "sizes": list(self.sizes), "schedule": self.schedule,
+        return {"seed": self.seed, "epoch": self.epoch, "sizes": list(self.sizes),
+                # the schedule as its index in SCHEDULES: plain numbers only
+                "schedule": SCHEDULES.index(self.schedule),
                 "batch_size": self.batch_size, "num_batches": self.num_batches, "probs": list(self.probs),
                 "pending": None if self.pending is None else list(self.pending)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        if list(state["sizes"]) != self.sizes or state["schedule"] != self.schedule:
-            raise ValueError(f"TaskSampler state is for sizes {list(state['sizes'])} / schedule {state['schedule']!r}; "
+        schedule = SCHEDULES[int(state["schedule"])]
+        if list(state["sizes"]) != self.sizes or schedule != self.schedule:
+            raise ValueError(f"TaskSampler state is for sizes {list(state['sizes'])} / schedule {schedule!r}; "
                              f"this sampler has {self.sizes} / {self.schedule!r}")
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
         self.batch_size, self.num_batches = int(state["batch_size"]), int(state["num_batches"])
