@@ -21,7 +21,10 @@ only those above it):
   :class:`EqualWeighting`, :class:`UncertaintyWeighting`, :class:`GradNormWeighting`,
   :class:`DWAWeighting`, :class:`TaskScheduling`.
 - :mod:`~workbench.techniques.multitask.compare` (comparison): :func:`multitask_experiment`
-  and the single-task baselines, for ``benchmarks/multitask.py``.
+  and the single-task baselines, for ``benchmarks/multitask.py``; :func:`train_multitask`
+  (the notebook's run).
+- :mod:`~workbench.techniques.multitask.display` (notebook helpers):
+  :func:`task_curves_figure`, :func:`task_weights_figure`.
 
 References: Caruana 1997 ("Multitask Learning"); Kendall, Gal & Cipolla 2018 (uncertainty
 weighting); Chen et al. 2018 (GradNorm); Liu, Johns & Davison 2019 (DWA); LibMTL (Lin &
@@ -36,6 +39,7 @@ from workbench.techniques.multitask.compare import (
     multitask_experiment,
     single_task_experiment,
     task_targets,
+    train_multitask,
 )
 from workbench.techniques.multitask.data import (
     MultiTaskDataset,
@@ -45,6 +49,7 @@ from workbench.techniques.multitask.data import (
     shared_vocabulary,
     subsample,
 )
+from workbench.techniques.multitask.display import task_curves_figure, task_weights_figure
 from workbench.techniques.multitask.models import (
     MultiTaskModel,
     SharedEncoder,
@@ -109,7 +114,10 @@ __all__ = [
     "single_task_experiment",
     "subsample",
     "task_losses",
+    "task_curves_figure",
     "task_targets",
+    "task_weights_figure",
+    "train_multitask",
     "uncertainty_loss",
     "uncertainty_weights",
 ]
