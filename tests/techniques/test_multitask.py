@@ -32,6 +32,7 @@ from workbench.techniques.multitask import (
     performance_probabilities,
     proportional_probabilities,
     task_losses,
+    train_multitask,
     uncertainty_loss,
 )
 from workbench.train import Trainer
@@ -362,3 +363,29 @@ def test_experiment_records_per_task_time_to_target():
     assert rec.time_to_target_s == max(v["time_to_target_s"] for v in rec.per_target.values())
     assert "val_accuracy/subj" in res.history.columns and "test_accuracy/mr" in rec.test_metrics
     assert res.to_json()["targets"][ms.name]["all"][1]["metric"] == "val_accuracy/mr"
+
+
+def test_loop_passes_forward_keys_in_predict_and_refuses_a_ready_optimizer_for_technique_parameters():
+    ms = tiny_splits()
+    torch.manual_seed(0)
+    model = multitask_model("boe", ms)
+    tr = Trainer(model, _config(epochs=1), ms.train, ms.val, task=ms.task)
+    ids, out = tr.predict(ms.val)
+    assert out.shape == (40, 2) and torch.equal(ids, ms.val.ids)
+    with torch.no_grad():  # predict routed every example to its own task's head
+        model.eval()
+        x = ms.task.collator()([ms.val[i] for i in range(40)])["inputs"]
+        torch.testing.assert_close(out[20:], model(x, "mr")[20:])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="param_groups"):
+        Trainer(model, _config(), ms.train, task=ms.task, techniques=[UncertaintyWeighting.default(ms)], optimizer=opt)
+
+
+def test_train_multitask_smoke_reports_per_task_test_accuracy():
+    seen = []
+    res = train_multitask(("subj", "mr"), "dwa", "proportional", smoke=True, on_eval=lambda rows, w: seen.append(rows))
+    assert {"test_accuracy/subj", "test_accuracy/mr"} <= set(res["test"])
+    assert seen and "val_accuracy/mr" in seen[-1][-1]
+    assert len(res["weighting"].trace) == len(seen)
+    with pytest.raises(ValueError, match="weighting"):
+        train_multitask(("subj", "mr"), "softmax", smoke=True)
