@@ -23,7 +23,6 @@ task ``i``'s examples). The weightings, with LibMTL's defaults:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -123,8 +122,8 @@ def gradnorm_step(weights: torch.Tensor, grad_norms: torch.Tensor, losses: torch
         grad_norms: float ``[K]``, ``g_i`` (>= 0).
         losses: float ``[K]``, current ``L_i``.
         initial_losses: float ``[K]``, ``L_i(0)`` (> 0).
-        alpha: the restoring-force strength (> 0 ... the paper's 1.5 is the default; 0
-            equalises the gradient norms).
+        alpha: the restoring-force strength, >= 0 (1.5, as in the paper's experiments and
+            LibMTL; 0 pulls every task's gradient norm to the mean).
         lr: step size for the weights (> 0).
 
     Returns:
@@ -175,12 +174,3 @@ def dwa_weights(loss_history: Sequence[Sequence[float]] | torch.Tensor, temperat
     r = h[-1] / h[-2]
     return (k * torch.softmax(r / temperature, dim=0)).float()
 
-
-def check_num_tasks(num_tasks: int) -> int:
-    if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
-        raise ValueError(f"num_tasks must be an integer >= 1; got {num_tasks!r}")
-    return num_tasks
-
-
-def finite(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
