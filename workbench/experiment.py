@@ -69,6 +69,46 @@ class Target:
         return f"{self.metric} {op} {self.value:g}"
 
 
+class AllTargets:
+    """Several targets a run must all reach (e.g. one per task of a multi-task model), fixed
+    before the runs; usable wherever a :class:`Target` is.
+
+    Time-to-target is the first evaluation by which every target has been reached (each
+    at its own first evaluation reaching it); each target's own time is in
+    ``RunRecord.per_target``. ``metric`` / ``value`` are for display (``value`` NaN).
+
+    Args:
+        targets: one or more :class:`Target` s with distinct metrics.
+
+    Raises:
+        ValueError: no target, or a metric named twice.
+    """
+
+    def __init__(self, targets: Sequence[Target]) -> None:
+        self.targets = list(targets)
+        if not self.targets:
+            raise ValueError("AllTargets.targets must hold at least one Target; got none")
+        metrics = [t.metric for t in self.targets]
+        if len(set(metrics)) != len(metrics):
+            raise ValueError(f"AllTargets.targets name a metric twice: {metrics}")
+        self.metric = " & ".join(metrics)
+        self.value = math.nan
+        self.mode = "all"
+
+    def describe(self) -> str:
+        return " and ".join(t.describe() for t in self.targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"all": [{"metric": t.metric, "value": t.value, "mode": t.mode} for t in self.targets]}
+
+    def __repr__(self) -> str:
+        return f"AllTargets({self.targets!r})"
+
+
+def _target_list(target: Target | AllTargets) -> list[Target]:
+    return list(target.targets) if isinstance(target, AllTargets) else [target]
+
+
 @dataclass
 class Variant:
     """One recipe to compare: config changes and techniques on top of the base config.
@@ -116,6 +156,9 @@ class RunRecord:
     examples_to_target: float = math.nan
     steps_to_target: float = math.nan
     final_metric: float = math.nan
+    #: per target metric: ``{"time_to_target_s", "examples_to_target", "steps_to_target"}``
+    #: (one entry for a single :class:`Target`; one per target for :class:`AllTargets`)
+    per_target: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def eval_rows(self, metric: str) -> list[dict[str, Any]]:
         return [r for r in self.rows if not _isnan(r.get(metric, math.nan))]
@@ -125,8 +168,14 @@ def time_to_target(rows: Sequence[Mapping[str, Any]], target: Target) -> tuple[f
     """``(wall seconds, examples seen, effective steps)`` at the first row reaching the target.
 
     ``rows`` are metric rows ordered by step (as :class:`~workbench.train.MetricsTracker`
-    writes them). Returns NaNs when no row reaches the target.
+    writes them). Returns NaNs when no row reaches the target. For :class:`AllTargets`: the
+    first row by which every target has been reached (NaNs unless all were).
     """
+    if isinstance(target, AllTargets):
+        per = [time_to_target(rows, t) for t in target.targets]
+        if any(math.isnan(p[2]) for p in per):
+            return math.nan, math.nan, math.nan
+        return max(per, key=lambda p: p[2])
     for r in rows:
         if target.reached(r.get(target.metric, math.nan)):
             return float(r["wall_time"]), float(r["examples_seen"]), float(r["effective_step"])
@@ -145,7 +194,8 @@ class Experiment:
             interleaved in time and drift affects them alike, and the order of the variants
             rotates from one seed to the next (baseline first for the first seed), so no
             variant always pays the warm-up cost of running first.
-        target: :class:`Target`, or a dict per data set; fixed before the runs.
+        target: :class:`Target` or :class:`AllTargets` (several, all to be reached; e.g. one
+            per task), or a dict per data set; fixed before the runs.
         evaluate_test: also measure the final model on the test split.
         on_eval: ``callback(experiment)`` after every validation pass (live plots); the
             history so far is :meth:`history_frame`.
@@ -161,7 +211,7 @@ class Experiment:
     def __init__(self, data: Any, model_factory: ModelFactory | Mapping[str, ModelFactory],
                  base_config: TrainingConfig | Mapping[str, TrainingConfig],
                  variants: Sequence[Variant], seeds: Sequence[int] = (0, 1, 2),
-                 target: Target | Mapping[str, Target] = Target(), baseline: str | None = None,
+                 target: Target | AllTargets | Mapping[str, Target | AllTargets] = Target(), baseline: str | None = None,
                  evaluate_test: bool = True, on_eval: Callable[[Experiment], Any] | None = None,
                  progress: bool = True, name: str = "experiment") -> None:
         self.data = dict(data) if isinstance(data, Mapping) else {data.name: data}
@@ -277,13 +327,19 @@ class Experiment:
         rows = [dict(r) for r in state.history]
         target = self.targets[dataset]
         ttt, ett, stt = time_to_target(rows, target)
-        evals = [r for r in rows if not _isnan(r.get(target.metric, math.nan))]
+        per_target, finals = {}, []
+        for t in _target_list(target):
+            a, b, c = time_to_target(rows, t)
+            per_target[t.metric] = {"time_to_target_s": a, "examples_to_target": b, "steps_to_target": c}
+            evals = [r for r in rows if not _isnan(r.get(t.metric, math.nan))]
+            finals.append(float(evals[-1][t.metric]) if evals else math.nan)
         rec = RunRecord(dataset=dataset, variant=variant.name, seed=seed, rows=rows, test_metrics=test,
                         wall_time=state.wall_time, examples_seen=state.examples_seen,
                         effective_steps=state.effective_step, stop_reason=state.stop_reason,
                         counters=dict(state.counters), time_to_target_s=ttt, examples_to_target=ett,
-                        steps_to_target=stt,
-                        final_metric=float(evals[-1][target.metric]) if evals else math.nan)
+                        steps_to_target=stt, per_target=per_target,
+                        # AllTargets: the mean of the targets' final values
+                        final_metric=float(np.mean(finals)))
         self._live_rows = []
         return rec
 
@@ -328,14 +384,17 @@ def _history_row(dataset: str, variant: str, seed: int, row: Mapping[str, Any]) 
     out = {"dataset": dataset, "variant": variant, "seed": seed}
     for c in HISTORY_COLUMNS[3:]:
         out[c] = row.get(c, math.nan)
+    # per-group evaluation metrics (a multi-task run's val_accuracy/<task>, ...)
+    out.update({k: v for k, v in row.items() if "/" in k and k.startswith("val_")})
     return out
 
 
 def _frame(rows: list[dict[str, Any]]):
     import pandas as pd
 
-    df = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    for c in HISTORY_COLUMNS[3:]:
+    extra = sorted({k for r in rows for k in r if k not in HISTORY_COLUMNS})
+    df = pd.DataFrame(rows, columns=HISTORY_COLUMNS + extra)
+    for c in HISTORY_COLUMNS[3:] + extra:
         df[c] = pd.to_numeric(df[c], errors="coerce")
     return df
 
@@ -401,7 +460,9 @@ class ExperimentResult:
         """Summary, targets and per-run figures as plain JSON values (NaN -> null)."""
         return _json_clean({
             "baseline": self.baseline,
-            "targets": {d: {"metric": t.metric, "value": t.value, "mode": t.mode} for d, t in self.targets.items()},
+            "targets": {d: t.to_dict() if isinstance(t, AllTargets) else {"metric": t.metric, "value": t.value,
+                                                                             "mode": t.mode}
+                        for d, t in self.targets.items()},
             "summary": self.summary.to_dict(orient="records"),
             "runs": [{"dataset": r.dataset, "variant": r.variant, "seed": r.seed,
                       "time_to_target_s": r.time_to_target_s, "examples_to_target": r.examples_to_target,

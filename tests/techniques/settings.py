@@ -8,11 +8,43 @@ test with a message saying what to add.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+
+
+@cache
+def multitask_splits():
+    """SUBJ + MR, 60 training / 20 validation / 20 test sentences each, shared vocabulary."""
+    import torch
+
+    from workbench.data.datasets import load_dataset
+    from workbench.techniques.multitask import multitask_splits as combine
+
+    out = {}
+    for i, name in enumerate(("subj", "mr")):
+        s = load_dataset(name)
+        g = torch.Generator().manual_seed(i)
+        pick = {k: torch.randperm(len(getattr(s, k)), generator=g)[:n].tolist()
+                for k, n in (("train", 60), ("val", 20), ("test", 20))}
+        out[name] = type(s)(**{**s.__dict__, **{k: getattr(s, k).subset(v) for k, v in pick.items()}})
+    return combine(out)
+
+
+def multitask_model(splits):
+    """A bag-of-embeddings encoder with one head per task."""
+    from workbench.techniques.multitask import multitask_model as build
+
+    return build("boe", splits, dropout=0.1)
+
+
+_MULTITASK = {"modality": "text", "splits": multitask_splits, "model": multitask_model}
 
 #: class name -> {"invalid": {argument: bad value, ...}, "modality": "vision" | "text",
 #:                 "overrides": {argument: value} (optional: passed to default() for the runs,
-#:                 so the technique acts within the contract's short run)}
+#:                 so the technique acts within the contract's short run),
+#:                 "splits": a zero-argument builder of the data (optional: instead of the
+#:                 modality's tiny data set, e.g. multi-task data), "model": splits -> model
+#:                 (optional: instead of the modality's reference model)}
 SETTINGS: dict[str, dict[str, Any]] = {
     # curriculum (workbench.techniques.curriculum)
     "CurriculumScheduling": {"invalid": {"sampler": [0.0, 0.5], "scheduler": "competence"}, "modality": "vision"},
@@ -24,4 +56,15 @@ SETTINGS: dict[str, dict[str, Any]] = {
                   # moves (and the moves must survive the resume) within the short run
                   "overrides": {"monitor": "train_loss", "check_every_steps": 2, "patience": 1},
                   "modality": "vision"},
+    # multitask: SUBJ + MR with a shared vocabulary, a multi-task model (one head per task)
+    "EqualWeighting": {"invalid": {"task_names": []}, **_MULTITASK},
+    "UncertaintyWeighting": {"invalid": {"init_log_var": float("nan"), "task_names": []}, **_MULTITASK},
+    "GradNormWeighting": {"invalid": {"alpha": -1.0, "lr": 0.0}, **_MULTITASK},
+    # epochs=2 in the contract run: DWA's weights stay equal for two epochs, so a
+    # temperature this small still leaves them equal; the epoch-loss sums must resume
+    "DWAWeighting": {"invalid": {"temperature": 0.0}, **_MULTITASK},
+    # performance-based: evaluations move the sampler's probabilities (in effect from the
+    # next epoch); batch_size as the contract's config
+    "TaskScheduling": {"invalid": {"schedule": "random", "batch_size": 0, "temperature": -1.0},
+                       "overrides": {"schedule": "performance", "batch_size": 16}, **_MULTITASK},
 }

@@ -64,10 +64,20 @@ def _splits(modality: str):
     return type(splits)(**{**splits.__dict__, "train": train, "val": val})
 
 
-def _model(splits, seed=0):
+def _model(splits, seed=0, cls=None):
     torch.manual_seed(seed)
+    build = SETTINGS.get(cls.__name__, {}).get("model") if cls is not None else None
+    if build is not None:  # a technique that needs its own kind of model (multi-task)
+        return build(splits)
     name = "mlp" if splits.task.modality != "text" else "boe"
     return build_model(name, splits.task)
+
+
+def _splits_for(cls):
+    """The technique's data: its settings' ``splits`` builder (e.g. multi-task data), else
+    the tiny data set of its modality."""
+    setting = _setting(cls)
+    return setting["splits"]() if "splits" in setting else _splits(setting["modality"])
 
 
 class _StopAt(Technique):
@@ -104,7 +114,7 @@ def _fit(cls, splits, stop_at=None, resume_from=None, save_to=None, calls=None):
                     calls.add(_e)
                     return _h(state)
                 setattr(tech, "on_" + e.value, wrapped)
-    model = _model(splits)
+    model = _model(splits, cls=cls)
     trainer = Trainer(model, _config(), splits.train, splits.val, task=splits.task,
                       techniques=[tech, _StopAt(stop_at)], sampler=getattr(tech, "sampler", None))
     if resume_from is not None:
@@ -123,7 +133,7 @@ def _setting(cls):
 
 @pytest.mark.parametrize("cls", TECHNIQUES, ids=IDS)
 def test_state_dict_is_plain_and_loads_weights_only(cls):
-    splits = _splits(_setting(cls)["modality"])
+    splits = _splits_for(cls)
     tech, _, _ = _fit(cls, splits, stop_at=3)
     sd = tech.state_dict()
     buf = io.BytesIO()
@@ -137,7 +147,7 @@ def test_state_dict_is_plain_and_loads_weights_only(cls):
 
 @pytest.mark.parametrize("cls", TECHNIQUES, ids=IDS)
 def test_resume_mid_epoch_is_bit_identical(cls, tmp_path):
-    splits = _splits(_setting(cls)["modality"])
+    splits = _splits_for(cls)
     # 120 examples / 16 = 8 batches per epoch: step 5 is mid-epoch (fewer batches when a
     # technique's sampler draws a subset, e.g. a curriculum's easiest half: 4 per epoch)
     _, straight, t1 = _fit(cls, splits)
@@ -155,7 +165,7 @@ def test_fires_only_on_declared_events(cls):
     assert defined_events(cls) == cls.events, (
         f"{cls.__name__}: declared events {sorted(e.value for e in cls.events)} differ from its "
         f"handlers {sorted(e.value for e in defined_events(cls))}")
-    splits = _splits(_setting(cls)["modality"])
+    splits = _splits_for(cls)
     calls: set[Event] = set()
     _fit(cls, splits, calls=calls)
     assert calls, f"{cls.__name__} never ran"
@@ -166,7 +176,7 @@ def test_fires_only_on_declared_events(cls):
 def test_invalid_constructor_arguments_name_the_argument(cls):
     invalid = _setting(cls)["invalid"]
     assert invalid, f"{cls.__name__}: list at least one invalid constructor argument in settings.py"
-    splits = _splits(_setting(cls)["modality"])
+    splits = _splits_for(cls)
     cls.default(splits)  # the defaults are valid
     for arg, bad in invalid.items():
         with pytest.raises(ValueError, match=arg):

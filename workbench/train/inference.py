@@ -45,6 +45,23 @@ def to_device(batch: dict[str, Any], device: torch.device | None) -> dict[str, A
             for k, v in batch.items()}
 
 
+def forward_batch(model: Any, batch: dict[str, Any], inputs: torch.Tensor | None = None) -> Any:
+    """``model(batch["inputs"])``, plus the batch fields the model names in its
+    ``forward_keys`` attribute (a tuple of batch keys) as keyword arguments: a multi-task
+    model declares ``forward_keys = ("task",)`` and is called ``model(inputs, task=batch["task"])``.
+    The Trainer (training and its data check) and :func:`inference_batches` call models
+    through this function. ``inputs`` replaces ``batch["inputs"]`` when given; ``model``
+    may be a compiled wrapper whose ``forward_keys`` come from the module it wraps.
+    """
+    x = batch["inputs"] if inputs is None else inputs
+    keys = getattr(model, "forward_keys", None)
+    if keys is None:
+        keys = getattr(getattr(model, "_orig_mod", None), "forward_keys", ())
+    if not keys:
+        return model(x)
+    return model(x, **{k: batch[k] for k in keys})
+
+
 def device_of(model: torch.nn.Module) -> torch.device:
     """The device of ``model``'s first parameter (CPU for a model without parameters)."""
     p = next(iter(model.parameters()), None)
@@ -102,11 +119,11 @@ def inference_batches(model: torch.nn.Module, data: Dataset | DataLoader, collat
             raise ValueError("inference_batches: collate_fn is required when data is a Dataset")
         loader = inference_loader(data, collate_fn, batch_size)
     device = device if device is not None else device_of(model)
-    fn = forward if forward is not None else model
+    fn = forward
     ctx = autocast if autocast is not None else nullcontext
     with eval_mode(model), torch.inference_mode():
         for batch in loader:
             batch = to_device(batch, device)
             with ctx():
-                out = fn(batch["inputs"])
+                out = fn(batch["inputs"]) if fn is not None else forward_batch(model, batch)
             yield batch, out

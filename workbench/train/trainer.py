@@ -25,7 +25,7 @@ from workbench.data.samplers import ResumableRandomSampler, SkipFirst
 from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.train import checkpoint as ckpt
 from workbench.train.events import Event, Technique, handlers_for
-from workbench.train.inference import eval_mode, inference_batches, to_device
+from workbench.train.inference import eval_mode, forward_batch, inference_batches, to_device
 from workbench.train.metrics import MetricsTracker
 from workbench.train.optim import build_loss, build_optimizer
 from workbench.train.schedules import (
@@ -129,6 +129,22 @@ class Trainer:
             ResumableRandomSampler(train_data, seed=config.seed)
         self.loss_fn = build_loss(config.loss, config.huber_delta, config.label_smoothing)
         self._mean_loss_fn = getattr(self.loss_fn, "mean", None)
+        # techniques with learnable parameters (e.g. uncertainty weighting's log-variances)
+        # list them as parameter groups: they join the optimizer built here, so they are
+        # stepped, scheduled and checkpointed with the model's parameters
+        extra_groups = [dict(g) for t in self.techniques for g in (t.param_groups() if callable(
+            getattr(t, "param_groups", None)) else ())]
+        for g in extra_groups:  # on the Trainer's device, keeping the Parameter objects
+            for p in g["params"]:
+                p.data = p.data.to(self.device)
+        if optimizer is None and extra_groups:
+            base = list(param_groups) if param_groups is not None else list(model.parameters())
+            if base and not isinstance(base[0], dict):
+                base = [{"params": base}]
+            param_groups = base + extra_groups
+        elif optimizer is not None and extra_groups:
+            raise ValueError(f"Trainer: techniques {[t.name for t in self.techniques if callable(getattr(t, 'param_groups', None))]} "
+                             "have parameters to train; pass param_groups= instead of a ready optimizer=")
         self.optimizer = optimizer if optimizer is not None else build_optimizer(
             param_groups if param_groups is not None else model.parameters(), config)
         self._scheduler_given = scheduler
@@ -213,7 +229,7 @@ class Trainer:
         batch = to_device(batch, self.device)
         try:
             with eval_mode(self.model), torch.inference_mode():
-                out = self.model(batch["inputs"])
+                out = forward_batch(self.model, batch)
         except Exception as exc:  # noqa: BLE001 - re-raised with the shapes that caused it
             x = batch["inputs"]
             raise ValueError(f"Trainer: the model cannot take a batch of the training data: inputs of "
@@ -467,7 +483,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             self._zero_grad_pending = False
         with self._autocast():
-            outputs = self._forward_model(batch["inputs"])
+            outputs = forward_batch(self._forward_model, batch)
         st.outputs = outputs
         targets = batch["targets"]
         loss_fn = self.loss_fn
@@ -741,20 +757,44 @@ class Trainer:
         """Mean loss and (for classification) accuracy of the model on ``data`` (eval mode,
         no autograd; :func:`~workbench.train.inference.inference_batches`).
 
-        Returns ``{prefix + "loss": float, prefix + "accuracy": float}`` (accuracy in [0, 1]).
+        Returns ``{prefix + "loss": float, prefix + "accuracy": float}`` (accuracy in [0, 1]);
+        when ``data`` has ``group_key`` (a batch field holding long group indices ``[B]``) and
+        ``group_names``, also ``prefix + "loss/<name>"`` and ``prefix + "accuracy/<name>"``
+        per group (NaN for a group without examples), e.g. ``val_accuracy/subj``.
         """
         total, loss_sum, correct, classify = 0, 0.0, 0, False
+        # per-group metrics: a data set naming a batch field in ``group_key`` (long [B],
+        # indices into ``group_names``; e.g. a multi-task data set's "task") also gets
+        # prefix + "loss/<name>" and prefix + "accuracy/<name>" per group
+        gkey, gnames = getattr(data, "group_key", None), list(getattr(data, "group_names", ()) or ())
+        ng = len(gnames) if gkey else 0
+        g_loss, g_correct, g_total = torch.zeros(ng, dtype=torch.float64), torch.zeros(ng, dtype=torch.long), \
+            torch.zeros(ng, dtype=torch.long)
         for batch, out in inference_batches(self.model, self._eval_loader(data), device=self.device,
                                             autocast=self._autocast):
             t = batch["targets"]
-            loss_sum += float(self.loss_fn(out, t).sum())
+            losses = self.loss_fn(out, t)
+            loss_sum += float(losses.sum())
+            hit = None
             if not t.is_floating_point() and out.dim() == 2 and out.shape[1] > 1:
                 classify = True
-                correct += int((out.argmax(dim=1) == t).sum())
+                hit = out.argmax(dim=1) == t
+                correct += int(hit.sum())
             total += int(t.shape[0])
+            if ng:
+                g = batch[gkey].cpu()
+                g_loss.index_add_(0, g, losses.detach().double().cpu())
+                g_total.index_add_(0, g, torch.ones_like(g))
+                if hit is not None:
+                    g_correct.index_add_(0, g, hit.long().cpu())
         metrics = {prefix + "loss": loss_sum / max(total, 1)}
         if classify:
             metrics[prefix + "accuracy"] = correct / max(total, 1)
+        for i, name in enumerate(gnames[:ng]):
+            n = int(g_total[i])
+            metrics[f"{prefix}loss/{name}"] = float(g_loss[i]) / n if n else math.nan
+            if classify:
+                metrics[f"{prefix}accuracy/{name}"] = int(g_correct[i]) / n if n else math.nan
         return metrics
 
     # ------------------------------------------------------------------ checkpoints
