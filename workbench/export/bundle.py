@@ -517,9 +517,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt \\
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
-COPY --chown=app:app inference.py server.py preprocess.json manifest.json model.onnx ./
-USER app
+    && useradd --no-log-init --create-home --uid 10001 --user-group --shell /usr/sbin/nologin app
+COPY --chown=10001:10001 inference.py server.py preprocess.json manifest.json model.onnx ./
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \\
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"]
