@@ -30,8 +30,10 @@ import copy
 import datetime as _dt
 import hashlib
 import json
+import logging
 import platform
 import shutil
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -188,9 +190,16 @@ def _export_onnx(model: nn.Module, task: TaskSpec, example: torch.Tensor,
     import onnx
 
     path = out / "model.onnx"
-    torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["input"],
-                      output_names=["logits"], dynamic_shapes=_dynamic_shapes(model, task),
-                      external_data=False, verbose=False)
+    # the exporter logs a warning per torchvision operator it cannot register (not used here)
+    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+        torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["input"],
+                          output_names=["logits"], dynamic_shapes=_dynamic_shapes(model, task),
+                          external_data=False, verbose=False)
+    finally:
+        registry_log.setLevel(level)
     onnx.checker.check_model(str(path), full_check=True)
     sess = _ort_session(path)
     check = _check_variants(model, lambda x: torch.from_numpy(sess.run(None, {"input": x.numpy()})[0]),
@@ -415,7 +424,9 @@ def export_bundle(model: nn.Module, task: TaskSpec, out_dir: str | Path,
         if name not in formats:
             continue
         try:
-            written[name] = steps[name]()
+            with warnings.catch_warnings():  # torch's own deprecation notice in export save / load
+                warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+                written[name] = steps[name]()
         except Exception as exc:  # a failed format is recorded; the others are still written
             failed[name] = _error_text(exc)
     if "torchserve" in written and "torch_export" not in written:
@@ -432,7 +443,9 @@ def export_bundle(model: nn.Module, task: TaskSpec, out_dir: str | Path,
     if parity_data is not None:
         backends = [b for b in ("onnx", "torch_export") if b in written]
         if backends:
-            report = parity(model, task, parity_data, out, backends, rtol=rtol, atol=atol)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+                report = parity(model, task, parity_data, out, backends, rtol=rtol, atol=atol)
 
     versions = _versions()
     (out / "requirements.txt").write_text(_requirements())
@@ -496,7 +509,6 @@ inference_address=http://127.0.0.1:8080
 management_address=http://127.0.0.1:8081
 metrics_address=http://127.0.0.1:8082
 model_store=model_store
-load_models=workbench=workbench.mar
 default_workers_per_model=1
 max_request_size=1000000
 disable_token_authorization=true

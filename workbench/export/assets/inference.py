@@ -101,10 +101,11 @@ class Preprocessor:
     # ------------------------------------------------------------------ arrays
     def _image(self, x: np.ndarray, i: int) -> np.ndarray:
         c, h, w = self.input_shape
+        given = list(x.shape)
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[0] not in (1, 3) or x.shape[1:] != (h, w):
-            raise InputError(f"input {i}: image has shape {list(x.shape)}; expected [{c}, {h}, {w}] "
+            raise InputError(f"input {i}: image has shape {given}; expected [{c}, {h}, {w}] "
                              f"(or [{h}, {w}] for grey-scale)")
         if x.shape[0] != c:
             if c == 3:  # grey -> RGB
