@@ -193,6 +193,51 @@ def test_a_failing_exporter_is_recorded_and_the_rest_written(tmp_path, monkeypat
     assert "exporter exploded" in (tmp_path / "README.md").read_text()
 
 
+def test_a_second_export_leaves_no_stale_artefact(tmp_path, monkeypatch):
+    splits = _data("digits")
+    model = build_model("mlp", splits.task)
+    export_bundle(model, splits.task, tmp_path, formats=("state_dict", "torch_export", "torchserve"))
+    assert (tmp_path / "model.pt2").is_file() and (tmp_path / "handler.py").is_file()
+
+    def half_written(model, task, example, out):
+        (out / "model.pt2").write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bundle_mod, "_export_torch_export", half_written)
+    manifest = export_bundle(model, splits.task, tmp_path, formats=("safetensors", "torch_export", "torchserve"))
+    assert set(manifest["formats_failed"]) == {"torch_export", "torchserve"}
+    for stale in ("model.pt2", "handler.py", "config.properties", "weights/model.pt"):
+        assert not (tmp_path / stale).exists(), stale
+    assert set(manifest["files"]) >= {"weights/model.safetensors", "inference.py"}
+    assert "model.pt2" not in manifest["files"]
+
+
+def test_tabular_bundle_standardises_like_the_collator(tmp_path):
+    from workbench.data.user_data import load_arrays
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=[5.0, -3.0, 100.0], scale=[2.0, 0.5, 30.0], size=(120, 3))
+    y = (X[:, 0] + X[:, 2] / 30 > 8.5).astype(np.int64)
+    splits = load_arrays(X, y, name="toy")
+    torch.manual_seed(0)
+    model = build_model("mlp", splits.task).eval()
+    manifest = export_bundle(model, splits.task, tmp_path, formats=("onnx",), parity_data=splits.test)
+    assert manifest["parity"]["onnx"]["passed"], manifest["parity"]
+    spec = json.loads((tmp_path / "preprocess.json").read_text())
+    assert spec["mean"] == list(splits.task.mean) and spec["std"] == list(splits.task.std)
+    inference = _load_module(tmp_path / "inference.py", "bundle_inference_tabular")
+    rows = [splits.test[i]["input"].numpy() for i in range(len(splits.test))]
+    got = inference.Preprocessor(spec)(rows)
+    want = splits.task.collator()([splits.test[i] for i in range(len(splits.test))])["inputs"].numpy()
+    np.testing.assert_array_equal(got, want)  # the same float64 arithmetic: bit-identical
+    probs = np.array([[p["probabilities"][c] for c in spec["class_names"]]
+                      for p in inference.Predictor(tmp_path).predict(rows)])
+    np.testing.assert_allclose(probs, model(torch.from_numpy(want)).double().softmax(1).detach().numpy(),
+                               rtol=1e-4, atol=1e-6)
+    with pytest.raises(inference.InputError, match="expected \\[3\\]"):
+        inference.Preprocessor(spec)([[1.0, 2.0]])
+
+
 def test_invalid_arguments_raise_value_errors(tmp_path):
     digits, subj = _data("digits"), _data("subj")
     mlp = build_model("mlp", digits.task)

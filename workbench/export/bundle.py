@@ -51,6 +51,11 @@ __all__ = ["FORMATS", "ExportError", "export_bundle", "export_trainer", "parity"
 #: Formats :func:`export_bundle` can write (the serving files are always written).
 FORMATS = ("safetensors", "state_dict", "torch_export", "onnx", "torchserve")
 
+#: The files each format writes (removed before an export, and after a failed one).
+ARTEFACTS = {"safetensors": ("weights/model.safetensors",), "state_dict": ("weights/model.pt",),
+             "torch_export": ("model.pt2",), "onnx": ("model.onnx", "model.onnx.data"),
+             "torchserve": ("handler.py", "config.properties")}
+
 #: Parity tolerances (issue 18): ONNX and torch.export outputs against eager.
 RTOL, ATOL = 1e-3, 1e-5
 
@@ -410,6 +415,9 @@ def export_bundle(model: nn.Module, task: TaskSpec, out_dir: str | Path,
                          f"(more than the widest filter); got shape {tuple(example.shape)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for files in ARTEFACTS.values():  # a stale artefact of an earlier export would be shipped
+        for f in files:
+            (out / f).unlink(missing_ok=True)
 
     written: dict[str, Any] = {}
     failed: dict[str, str] = {}
@@ -429,9 +437,13 @@ def export_bundle(model: nn.Module, task: TaskSpec, out_dir: str | Path,
                 written[name] = steps[name]()
         except Exception as exc:  # a failed format is recorded; the others are still written
             failed[name] = _error_text(exc)
+            for f in ARTEFACTS[name]:  # no half-written or unchecked file is left
+                (out / f).unlink(missing_ok=True)
     if "torchserve" in written and "torch_export" not in written:
         failed["torchserve"] = "the handler runs model.pt2, which was not written"
         del written["torchserve"]
+        for f in ARTEFACTS["torchserve"]:
+            (out / f).unlink(missing_ok=True)
 
     spec = _preprocess_spec(model, task, vocab, lowercase)
     (out / "preprocess.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n",
