@@ -50,7 +50,7 @@ def _layer(module: str) -> tuple[str, str | None]:
 
 
 LOWER = {"data", "config", "validation", "models"}
-UPPER_OF_TRAIN = {"techniques", "experiment", "recipes", "plots", "ui", "report"}
+UPPER_OF_TRAIN = {"techniques", "experiment", "recipes", "plots", "ui", "report", "export"}
 
 
 def _violations(edges: dict[str, set[str]]) -> list[str]:

@@ -276,8 +276,10 @@ class KimCNN(nn.Module):
         pooled = []
         for k, conv in zip(self.filter_sizes, self.convs):
             h = F.relu(conv(emb))  # [B, num_filters, L + k - 1] (wide convolution)
-            # A window is valid when it holds at least one real token.
-            valid = F.max_pool1d(F.pad(maskf, (k - 1, k - 1)), kernel_size=k, stride=1) > 0
+            # A window is valid when it holds at least one real token (a count of the real
+            # tokens in each window: a convolution with ones, which torch.export keeps
+            # dynamic in L, where max_pool1d would specialise L to the traced length).
+            valid = F.conv1d(F.pad(maskf, (k - 1, k - 1)), maskf.new_ones(1, 1, k)) > 0
             h = h.masked_fill(~valid, float("-inf"))
             pooled.append(h.amax(dim=2))
         out = torch.cat(pooled, dim=1)
