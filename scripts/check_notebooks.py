@@ -90,15 +90,18 @@ assert not _errors, _errors
 
 
 def running_cell(path: Path) -> str:
-    """The cell papermill marked as running (or the first not executed) in a partial output."""
+    """The cell papermill was running (a hang) or that raised (an error), from its output copy."""
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - partial or missing file
         return "?"
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     for i, c in code:
-        if c.metadata.get("papermill", {}).get("status") == "running":
-            return f"cell {i}: {c.source.splitlines()[0][:70] if c.source else ''}"
+        failed = any(o.get("output_type") == "error" for o in c.get("outputs", []))
+        if c.metadata.get("papermill", {}).get("status") == "running" or failed:
+            error = next((f" ({o['ename']}: {o['evalue'][:80]})" for o in c.get("outputs", [])
+                          if o.get("output_type") == "error"), "")
+            return f"cell {i}: {c.source.splitlines()[0][:70] if c.source else ''}{error}"
     return "?"
 
 
