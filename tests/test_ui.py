@@ -88,15 +88,67 @@ def test_liveplot_draws_clear_then_display(fake_kernel):
     assert live.figure == 3
 
 
-def test_liveplot_into_output_widget(fake_kernel, monkeypatch):
+def test_liveplot_into_output_widget(fake_kernel):
+    """Into an Output, each draw replaces the widget's outputs state (ui.set_output):
+    no clear_output / `with output:` messages, and nothing drawn in the cell."""
     out = widgets.Output()
-    cleared = []
-    monkeypatch.setattr(out, "clear_output", lambda wait=False: cleared.append(wait))
-    live = ui.LivePlot(lambda: "fig", every_s=0.0, output=out)
+    figs = iter(["fig 0", "fig 1"])
+    live = ui.LivePlot(lambda: next(figs), every_s=0.0, output=out)
     live.update()
+    assert [o["text"] for o in out.outputs] == ["fig 0\n"]
     live.update()
-    assert cleared == [True, True]
-    assert fake_kernel == [("display", "fig"), ("display", "fig")]  # no cell-level clear
+    assert [o["text"] for o in out.outputs] == ["fig 1\n"]  # replaced, not appended
+    assert fake_kernel == []  # no cell-level clear or display
+
+
+def test_set_output_and_append_output_replace_and_add():
+    out = widgets.Output()
+    ui.set_output(out, "first", "second")
+    assert out.outputs == ({"output_type": "stream", "name": "stdout", "text": "first\nsecond\n"},)
+    ui.append_output(out, "third")
+    assert [o["text"] for o in out.outputs] == ["first\nsecond\n", "third\n"]  # added below
+    ui.set_output(out)
+    assert out.outputs == ()
+    with pytest.raises(ValueError, match="ipywidgets.Output"):
+        ui.set_output(object(), "x")
+
+
+def test_capture_into_collects_print_live(capsys):
+    out = widgets.Output()
+    ui.set_output(out, "old")
+    with ui.capture_into(out) as target:
+        assert target is out
+        print("step 1")
+        assert out.outputs[-1]["text"] == "old\nstep 1\n"  # live: shown before the block ends
+        print("step 2", file=sys.stderr)
+        print("partial", end="")
+        print("\x1b[2K\r", end="")  # what IPython's clear_output prints: dropped
+    assert out.outputs == ({"output_type": "stream", "name": "stdout", "text": "old\nstep 1\n"},
+                           {"output_type": "stream", "name": "stderr", "text": "step 2\n"},
+                           {"output_type": "stream", "name": "stdout", "text": "partial"})
+    assert capsys.readouterr().out == ""  # nothing leaked to the real stdout
+    assert sys.stdout is not None and not isinstance(sys.stdout, ui._CaptureStream)
+    with pytest.raises(RuntimeError), ui.capture_into(out, clear=True):  # not swallowed
+        print("before")
+        raise RuntimeError("boom")
+    assert out.outputs == ({"output_type": "stream", "name": "stdout", "text": "before\n"},)
+    assert not isinstance(sys.stdout, ui._CaptureStream)  # restored after the exception
+
+
+def test_capture_publisher_handles_display_update_and_clear():
+    out = widgets.Output()
+    capture = ui._OutputCapture(out, live=True)
+    pub = ui._capture_publisher(capture)
+    pub.publish({"text/plain": "a"}, {}, transient={"display_id": "d1"})
+    pub.publish({"text/plain": "b"}, {})
+    pub.publish({"text/plain": "a2"}, {}, transient={"display_id": "d1"}, update=True)
+    assert [o["data"]["text/plain"] for o in out.outputs] == ["a2", "b"]
+    pub.clear_output(wait=True)  # clear_output(wait=True): cleared when the next output comes
+    assert len(out.outputs) == 2
+    pub.publish({"text/plain": "c"}, {})
+    assert [o["data"]["text/plain"] for o in out.outputs] == ["c"]
+    pub.clear_output(wait=False)
+    assert out.outputs == ()
 
 
 def test_liveplot_callback_and_for_history(fake_kernel):
@@ -200,16 +252,21 @@ def test_control_panel_calls_on_run_with_values(monkeypatch):
 
 def test_control_panel_shows_exceptions(capsys):
     def on_run(epochs):
+        print(f"training {epochs} epochs")
         raise RuntimeError("diverged at step 3")
 
     own = widgets.Output()
+    ui.set_output(own, "from an earlier run")
     box, out = ui.control_panel({"epochs": ui.epochs_slider(2)}, on_run, output=own)
     assert out is own
     box.button.click()  # must not raise
     assert isinstance(box.last_error, RuntimeError)
     assert "RuntimeError: diverged at step 3" in box.status.value
     assert "error" in box.status.value
-    assert "Traceback" in capsys.readouterr().out  # printed inside the Output
+    text = "".join(o.get("text", "") for o in out.outputs)
+    assert text.startswith("training 2 epochs\n")  # the earlier run's output was cleared
+    assert "Traceback" in text and "diverged at step 3" in text  # printed inside the Output
+    assert capsys.readouterr().out == ""
     assert not box.button.disabled
     with pytest.raises(ValueError, match="has no .value"):
         ui.control_panel({"bad": object()}, on_run)

@@ -16,27 +16,48 @@ How plots are redrawn (see ``NOTEBOOK-PLOTS.md`` in the shared folder):
   cell's outputs, so notebooks also call the same package function in a plain cell
   for headless runs and HTML export.
 
+Drawing into an ``ipywidgets.Output``: use :func:`set_output` (replace what it shows)
+and :func:`capture_into` (send ``print`` / ``display`` / ``clear_output`` made inside a
+block to it), never ``with output:`` or ``output.clear_output()`` in code that can run
+while a cell executes. Both set the widget's ``outputs`` state from the kernel (what
+``Output.append_display_data`` does) instead of asking the frontend to route the cell's
+messages into the widget. The reason is a hang in headless runs: nbclient (the executor
+of papermill and nbmake) mimics an Output widget by sending the widget's whole output
+list back to the kernel as a ``comm_msg`` for every message it captures, and it sends
+that synchronously (``jupyter_client.Session.send`` on a blocking shadow of the
+asyncio shell socket) while another task awaits the cell's ``execute_reply`` on the
+same socket. When the reply arrives during such a send, the send consumes ZeroMQ's
+edge-triggered wake-up, pyzmq's asyncio poller is never woken, and with papermill's
+default (no cell timeout) the run waits forever with an idle kernel. Large captured
+outputs (the 3.5 MB plotly.js bundle plotly's ``notebook`` renderer displays with its
+first figure, a figure per redraw) make the window wide enough to hit every time.
+
 This module only provides plumbing; the callbacks themselves are package functions
 defined elsewhere.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "LivePlot",
+    "append_output",
     "batch_size_slider",
+    "capture_into",
     "control_panel",
     "dropdown",
     "epochs_slider",
     "in_colab",
     "in_kernel",
     "lr_slider",
+    "set_output",
     "setup_notebook",
 ]
 
@@ -64,14 +85,24 @@ def setup_notebook() -> str:
     Sets ``plotly.io.renderers.default = "plotly_mimetype+notebook"``: JupyterLab draws
     the plotly mime part, and the ``text/html`` part (with ``Plotly.newPlot``) is what
     the HTML export renders (:func:`workbench.report.export_html` puts plotly.js in the
-    page head). In Colab the renderer plotly picks itself (``colab``) is kept.
+    page head). In a kernel this is done with plotly's
+    ``plotly.offline.init_notebook_mode(connected=False)``, which displays plotly.js
+    (3.5 MB) once, in the calling cell, at once -- otherwise plotly displays it with the
+    first figure, wherever that lands (an ``ipywidgets.Output``, or a live-plot cell
+    whose ``clear_output`` then removes it). In Colab the renderer plotly picks itself
+    (``colab``) is kept.
 
     Returns the name of the default renderer now in effect.
     """
     import plotly.io as pio
 
     if not in_colab():
-        pio.renderers.default = NOTEBOOK_RENDERER
+        if in_kernel():
+            from plotly.offline import init_notebook_mode
+
+            init_notebook_mode(connected=False)
+        else:
+            pio.renderers.default = NOTEBOOK_RENDERER
     return pio.renderers.default
 
 
@@ -87,6 +118,223 @@ def _clear_output(wait: bool = True) -> None:
     clear_output(wait=wait)
 
 
+# ------------------------------------------------------- drawing into ipywidgets.Output
+
+# IPython's clear_output() prints this to stdout and stderr (erase line, carriage return)
+_ERASE_LINE = "\x1b[2K\r"
+
+
+class _OutputCapture:
+    """Collects outputs (nbformat output dicts) and, when ``live``, writes them into
+    ``output.outputs`` as they come (one widget state update per output)."""
+
+    def __init__(self, output: Any, live: bool) -> None:
+        self.output = output
+        self.live = live
+        self.outputs: list[dict[str, Any]] = list(output.outputs) if live else []  # type: ignore[union-attr]
+        self._clear_pending = False
+        self._display_ids: dict[str, int] = {}
+
+    def _sync(self) -> None:
+        if self.live:
+            self.output.outputs = tuple(self.outputs)
+
+    def _take_pending_clear(self) -> None:
+        if self._clear_pending:
+            self.outputs, self._clear_pending = [], False
+            self._display_ids.clear()
+
+    def stream(self, name: str, text: str) -> None:
+        text = text.replace(_ERASE_LINE, "")
+        if not text:
+            return
+        self._take_pending_clear()
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last.get("output_type") == "stream" and last.get("name") == name:
+            self.outputs[-1] = {**last, "text": last["text"] + text}
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+        self._sync()
+
+    def display(self, data: dict[str, Any], metadata: dict[str, Any] | None,
+                transient: dict[str, Any] | None, update: bool) -> None:
+        item = {"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})}
+        display_id = (transient or {}).get("display_id")
+        if update:  # update_display(): replace the output with that display_id, if shown here
+            index = self._display_ids.get(display_id) if display_id else None
+            if index is not None and index < len(self.outputs):
+                self.outputs[index] = item
+                self._sync()
+            return
+        self._take_pending_clear()
+        self.outputs.append(item)
+        if display_id:
+            self._display_ids[display_id] = len(self.outputs) - 1
+        self._sync()
+
+    def clear(self, wait: bool) -> None:
+        if wait:  # clear_output(wait=True): clear when the next output arrives
+            self._clear_pending = True
+            return
+        self.outputs, self._clear_pending = [], False
+        self._display_ids.clear()
+        self._sync()
+
+
+class _CaptureStream(io.TextIOBase):
+    """A text stream (``sys.stdout`` / ``sys.stderr`` stand-in) feeding an _OutputCapture;
+    text is passed on at each newline or carriage return, and on flush."""
+
+    def __init__(self, capture: _OutputCapture, name: str) -> None:
+        super().__init__()
+        self._capture = capture
+        self._name = name
+        self._buffer = ""
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self._name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._buffer += text
+        if "\n" in self._buffer or "\r" in self._buffer:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buffer:
+            text, self._buffer = self._buffer, ""
+            self._capture.stream(self._name, text)
+
+
+def _capture_publisher(capture: _OutputCapture) -> Any:
+    from IPython.core.displaypub import DisplayPublisher
+
+    class _CapturePublisher(DisplayPublisher):
+        """IPython display publisher that hands display()/clear_output() to a capture."""
+
+        def publish(self, data: Any, metadata: Any = None, source: Any = None, *,
+                    transient: Any = None, update: bool = False, **kwargs: Any) -> None:
+            capture.display(data, metadata, transient, update)
+
+        def clear_output(self, wait: bool = False) -> None:
+            capture.clear(wait)
+
+    return _CapturePublisher()  # no shell: registers no execution hooks
+
+
+def _ipython_shell() -> Any:
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    return InteractiveShell.instance() if InteractiveShell.initialized() else None
+
+
+@contextlib.contextmanager
+def _capturing(capture: _OutputCapture) -> Iterator[_OutputCapture]:
+    shell = _ipython_shell()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    streams = _CaptureStream(capture, "stdout"), _CaptureStream(capture, "stderr")
+    saved_streams = sys.stdout, sys.stderr
+    saved_pub = shell.display_pub if shell is not None else None
+    sys.stdout, sys.stderr = streams
+    if shell is not None:
+        shell.display_pub = _capture_publisher(capture)
+    try:
+        yield capture
+    finally:
+        for stream in streams:
+            stream.flush()
+        sys.stdout, sys.stderr = saved_streams
+        if shell is not None:
+            shell.display_pub = saved_pub
+
+
+def _check_output_widget(output: Any) -> None:
+    if not hasattr(output, "outputs"):
+        raise ValueError(f"output must be an ipywidgets.Output; got {type(output).__name__}")
+
+
+def set_output(output: Any, *objs: Any) -> None:
+    """Replace what an ``ipywidgets.Output`` shows with ``objs``, in one state update.
+
+    Each object is rendered as ``IPython.display.display(obj)`` would render it (a
+    plotly figure, ``HTML``, a DataFrame, ...); a ``str`` is shown as printed text. The
+    result is written to the widget's ``outputs`` trait (the approach of ipywidgets'
+    ``Output.append_display_data``), so it works from a cell, a widget callback or a
+    thread, in JupyterLab, Colab and headless runs, with ipywidgets 7.7 and 8.1, and it
+    does not use the frontend round trip of ``with output:`` that makes nbclient (papermill,
+    nbmake) hang (see the module docstring). ``set_output(output)`` clears it.
+
+    Outside an IPython kernel ``display`` falls back to printing, so objects are shown as
+    their ``str``.
+
+    Raises ``ValueError`` if ``output`` has no ``outputs`` trait (not an ``Output``).
+    """
+    _check_output_widget(output)
+    output.outputs = _rendered(objs)
+
+
+def append_output(output: Any, *objs: Any) -> None:
+    """Add ``objs`` below what an ``ipywidgets.Output`` shows, in one state update.
+
+    Like :func:`set_output` (same rendering, same reasons), without clearing. Unlike
+    ipywidgets' ``Output.append_display_data`` it also renders objects that display
+    themselves (``_ipython_display_``, e.g. plotly figures), which that method would
+    send to the cell instead. Raises ``ValueError`` if ``output`` is not an ``Output``.
+    """
+    _check_output_widget(output)
+    output.outputs = tuple(output.outputs) + _rendered(objs)
+
+
+def _rendered(objs: Sequence[Any]) -> tuple[dict[str, Any], ...]:
+    """The nbformat outputs that ``display(obj)`` (``print`` for a str) produces."""
+    from IPython.display import display
+
+    capture = _OutputCapture(None, live=False)
+    with _capturing(capture):
+        for obj in objs:
+            if isinstance(obj, str):
+                print(obj)
+            else:
+                display(obj)
+    return tuple(capture.outputs)
+
+
+@contextlib.contextmanager
+def capture_into(output: Any, clear: bool = False) -> Iterator[Any]:
+    """Send what the block prints, displays or clears to an ``ipywidgets.Output``.
+
+    Within the block ``sys.stdout`` / ``sys.stderr`` and IPython's display publisher are
+    replaced, so ``print``, ``display(obj)``, ``update_display`` and
+    ``clear_output(wait=...)`` (plotly figures, tqdm bars, tracebacks printed to stdout)
+    land in ``output.outputs`` as they happen (text at each newline). This is the
+    kernel-side equivalent of ``with output:``, without the frontend round trip that
+    makes nbclient (papermill, nbmake) hang (see the module docstring). Exceptions are
+    not swallowed. Not thread-local: output from other threads during the block lands
+    there too.
+
+    Args:
+        output: an ``ipywidgets.Output``.
+        clear: clear ``output`` first.
+
+    Yields the ``output``. Raises ``ValueError`` if ``output`` has no ``outputs`` trait.
+    """
+    _check_output_widget(output)
+    if clear:
+        output.outputs = ()
+    with _capturing(_OutputCapture(output, live=True)):
+        yield output
+
+
 class LivePlot:
     """Redraw a figure in place while something runs, at most every ``every_s`` seconds.
 
@@ -95,8 +343,8 @@ class LivePlot:
 
     - ``output=None``: ``clear_output(wait=True); display(fig)`` in the running cell, so
       that cell shows only this figure (keep other output out of that cell);
-    - ``output`` an ``ipywidgets.Output``: the same inside that widget (use this for runs
-      started from a widget callback).
+    - ``output`` an ``ipywidgets.Output``: the widget shows only this figure
+      (:func:`set_output`; use this for runs started from a widget callback).
 
     Outside a Jupyter kernel (scripts, tests) nothing is drawn; calls are only counted
     (:attr:`draws`, :attr:`skipped`), and ``make_figure`` is not called.
@@ -204,9 +452,7 @@ class LivePlot:
             _clear_output(wait=True)
             _display(fig)
         else:
-            self.output.clear_output(wait=True)
-            with self.output:
-                _display(fig)
+            set_output(self.output, fig)
 
     def close(self) -> None:
         """Draw a final time (ignoring the throttle)."""
@@ -306,11 +552,12 @@ def control_panel(
     """Widgets plus a run button that calls ``on_run(**{name: widget.value})``.
 
     Clicking the button disables it, clears ``output`` and calls ``on_run`` with the
-    current widget values as keyword arguments, inside ``output`` (so anything it prints
-    or displays lands there; pass that ``output`` to a :class:`LivePlot` for live
-    plots). A non-None return value is displayed below. An exception is not swallowed:
-    its traceback is printed in ``output`` and its message is shown in the status line
-    under the button.
+    current widget values as keyword arguments, inside :func:`capture_into` ``(output)``
+    (so anything it prints or displays lands there; pass that ``output`` to a
+    :class:`LivePlot` for live plots). A non-None return value is displayed below. An
+    exception is not swallowed: its traceback is printed in ``output`` and its message is
+    shown in the status line under the button. The button works the same when clicked
+    from code (``box.button.click()``, e.g. in a cell of a headless run).
 
     Args:
         controls: name -> widget with a ``value`` (sliders, dropdowns, ...).
@@ -343,9 +590,8 @@ def control_panel(
         button.disabled = True
         status.value = "<i>running…</i>"
         box.last_error = None
-        out.clear_output()
         t0 = time.monotonic()
-        with out:
+        with capture_into(out, clear=True):
             try:
                 result = on_run(**kwargs)
             except Exception as exc:  # shown to the user, not swallowed

@@ -71,6 +71,5 @@ def active_learning_panel_callback(dataset: str = "digits", strategy: str = "bal
         if output is None:
             ui._display(fig)
         else:
-            with output:
-                ui._display(fig)
+            ui.append_output(output, fig)
     return comp.table()

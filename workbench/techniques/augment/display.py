@@ -99,9 +99,7 @@ def show_eda_preview(texts: Sequence[str], alpha_sr: float = 0.1, alpha_ri: floa
         from IPython.display import HTML, display
 
         if output is not None:
-            output.clear_output(wait=True)
-            with output:
-                display(HTML(content))
+            ui.set_output(output, HTML(content))
         else:
             display(HTML(content))
     return content

@@ -63,7 +63,7 @@ def schedule_explorer(schedule: str = "warmup_cosine", lr: float = 1e-3, total_s
 
     Every control is observed (``observe(..., names="value")``); a change calls
     :func:`schedule_figure` with the current values and draws the figure into an
-    ``ipywidgets.Output`` (``clear_output(wait=True)`` then ``display``). An invalid
+    ``ipywidgets.Output`` (:func:`workbench.ui.set_output`). An invalid
     combination shows its ``ValueError`` message instead of a figure.
 
     Returns a ``VBox`` with ``.controls`` (name -> widget), ``.output``, ``.figure`` (the
@@ -106,14 +106,7 @@ def schedule_explorer(schedule: str = "warmup_cosine", lr: float = 1e-3, total_s
             fig, box.error = None, str(exc)
         if not ui.in_kernel():
             return
-        from IPython.display import display
-
-        out.clear_output(wait=True)
-        with out:
-            if fig is not None:
-                display(fig)
-            else:
-                print(f"invalid settings: {box.error}")
+        ui.set_output(out, fig if fig is not None else f"invalid settings: {box.error}")
 
     for c in controls.values():
         c.observe(redraw, names="value")
