@@ -19,6 +19,13 @@ References: Ganin et al. 2016 (DANN, JMLR 17(59)); de Vries et al. 2017 and Dumo
 2017 (conditional normalisation); Li et al. 2017 (AdaBN).
 """
 
+from workbench.techniques.domain.compare import (
+    VARIANTS,
+    beats_beyond_spread,
+    gap_closed,
+    run_variant,
+    summarize,
+)
 from workbench.techniques.domain.data import (
     DomainDataset,
     DomainSplits,
@@ -45,6 +52,7 @@ from workbench.techniques.domain.technique import DomainAdversarial
 __all__ = [
     "NORMS",
     "TECHNIQUES",
+    "VARIANTS",
     "AdaptiveLayerNorm",
     "DomainAdversarial",
     "DomainDataset",
@@ -53,12 +61,16 @@ __all__ = [
     "DomainSplits",
     "GradientReversal",
     "GradientReversalFunction",
+    "beats_beyond_spread",
     "cap_splits",
     "domain_model",
     "domain_splits",
     "ganin_lambda",
+    "gap_closed",
     "ganin_lr",
     "grad_reverse",
+    "run_variant",
+    "summarize",
     "vocabulary_overlap",
 ]
 
