@@ -45,3 +45,25 @@ def test_gap_closed_and_spread_rule():
 def test_unknown_variant():
     with pytest.raises(ValueError, match="variant"):
         run_variant(domain_splits(), "mmd", 0, TrainingConfig())
+
+
+def test_notebook_run_features_and_figures():
+    from workbench.techniques.domain import (
+        domain_curves_figure,
+        features,
+        lambda_schedule_figure,
+        projection_figure,
+        train_dann,
+    )
+
+    ds = domain_splits()
+    rows_seen = []
+    res = train_dann(ds, smoke=True, on_eval=rows_seen.append)
+    assert rows_seen and "val_accuracy/mr" in rows_seen[-1][-1] and "domain_accuracy" in rows_seen[-1][-1]
+    assert set(res["test"]) == {"source", "target"}
+    f = features(res["model"], ds, n=30)
+    assert f["features"].shape == (60, res["model"].feature_dim) and f["domain"].tolist() == [0] * 30 + [1] * 30
+    assert len(projection_figure(f, ["pros_cons", "mr"]).data) == 2
+    assert len(domain_curves_figure(rows_seen[-1], ["pros_cons", "mr"]).data) == 3
+    lam = lambda_schedule_figure(gamma=10).data[0].y
+    assert lam[0] == 0.0 and lam[-1] == pytest.approx(math.tanh(5))

@@ -13,7 +13,9 @@ only those above it):
   :class:`AdaptiveLayerNorm`, :class:`DomainNormClassifier`, :func:`domain_model`.
 - :mod:`~workbench.techniques.domain.technique` (loop technique): :class:`DomainAdversarial`.
 - :mod:`~workbench.techniques.domain.compare` (comparison): the variants of
-  ``benchmarks/domain_adaptation.py``.
+  ``benchmarks/domain_adaptation.py``; :func:`train_dann`, :func:`features` (the notebook's runs).
+- :mod:`~workbench.techniques.domain.display` (notebook helpers): :func:`lambda_schedule_figure`,
+  :func:`domain_curves_figure`, :func:`projection_figure`.
 
 References: Ganin et al. 2016 (DANN, JMLR 17(59)); de Vries et al. 2017 and Dumoulin et al.
 2017 (conditional normalisation); Li et al. 2017 (AdaBN).
@@ -22,9 +24,12 @@ References: Ganin et al. 2016 (DANN, JMLR 17(59)); de Vries et al. 2017 and Dumo
 from workbench.techniques.domain.compare import (
     VARIANTS,
     beats_beyond_spread,
+    features,
     gap_closed,
+    load_domain_splits,
     run_variant,
     summarize,
+    train_dann,
 )
 from workbench.techniques.domain.data import (
     DomainDataset,
@@ -32,6 +37,11 @@ from workbench.techniques.domain.data import (
     cap_splits,
     domain_splits,
     vocabulary_overlap,
+)
+from workbench.techniques.domain.display import (
+    domain_curves_figure,
+    lambda_schedule_figure,
+    projection_figure,
 )
 from workbench.techniques.domain.models import (
     NORMS,
@@ -63,14 +73,20 @@ __all__ = [
     "GradientReversalFunction",
     "beats_beyond_spread",
     "cap_splits",
+    "domain_curves_figure",
     "domain_model",
     "domain_splits",
     "ganin_lambda",
+    "features",
     "gap_closed",
     "ganin_lr",
     "grad_reverse",
+    "lambda_schedule_figure",
+    "load_domain_splits",
+    "projection_figure",
     "run_variant",
     "summarize",
+    "train_dann",
     "vocabulary_overlap",
 ]
 

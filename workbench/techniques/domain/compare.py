@@ -25,7 +25,7 @@ import dataclasses
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -36,6 +36,7 @@ from workbench.techniques.domain.data import DomainSplits
 from workbench.techniques.domain.models import DomainNormClassifier
 from workbench.techniques.domain.technique import DomainAdversarial
 from workbench.train import Trainer
+from workbench.train.events import Event, Technique
 
 VARIANTS = ("source_only", "dann", "target_supervised", "joint_shared_ln", "joint_adaptive_ln")
 
@@ -135,3 +136,83 @@ def beats_beyond_spread(summary: Sequence[dict[str, Any]], a: str = "dann", b: s
         return None
     return (m[a]["target_test_accuracy_mean"] - m[b]["target_test_accuracy_mean"]
             > m[a]["target_test_accuracy_std"] + m[b]["target_test_accuracy_std"])
+
+
+class _OnEval(Technique):
+    """Calls ``callback(rows)`` after every evaluation (live plots)."""
+
+    name = "_domain_on_eval"
+    events = frozenset({Event.EVAL_END})
+
+    def __init__(self, callback: Callable[[list[dict[str, Any]]], Any]) -> None:
+        super().__init__()
+        self.callback = callback
+
+    def on_eval_end(self, state: Any) -> None:
+        self.callback([dict(r) for r in state.history])
+
+
+def load_domain_splits(source: str = "pros_cons", target: str = "mr", smoke: bool = False,
+                       caps: tuple[int, int, int] | None = None) -> DomainSplits:
+    """:func:`domain_splits` of two built-in corpora (fixed split seed 0); ``smoke``: 300 /
+    100 / 200 sentences per corpus; ``caps``: ``(train, val, test)`` per corpus."""
+    from workbench.recipes import load_splits
+    from workbench.techniques.domain.data import cap_splits, domain_splits
+
+    caps = (300, 100, 200) if smoke and caps is None else caps
+    corpora = {n: load_splits(n, seed=0) for n in (source, target)}
+    if caps is not None:
+        corpora = {n: cap_splits(s, *caps, seed=0) for n, s in corpora.items()}
+    return domain_splits(corpora[source], corpora[target], source, target)
+
+
+def train_dann(ds: DomainSplits, adversarial: bool = True, lambda_: float | str = "ganin", seed: int = 0,
+               smoke: bool = False, on_eval: Callable[[list[dict[str, Any]]], Any] | None = None,
+               **config_changes: Any) -> dict[str, Any]:
+    """The notebook's run: Kim CNN (``smoke``: bag of embeddings, 2 epochs) on the labelled
+    source, with DANN when ``adversarial``; validated on source *and* target validation
+    sentences (``val_accuracy/<domain>``, for the live curves only: ``restore_best`` is off,
+    so no target label selects the model).
+
+    Returns:
+        ``{"model", "technique", "state", "test": {"source", "target"}}``.
+    """
+    from workbench.recipes import baseline_recipe
+    from workbench.train import seed_everything
+
+    recipe = baseline_recipe(ds.target_name)
+    changes = {"restore_best": False, "eval_every_steps": 10 if smoke else 50, "progress_bar": False,
+               "seed": seed} | ({"epochs": 2} if smoke else {}) | config_changes
+    config = dataclasses.replace(recipe.config, **changes)
+    seed_everything(seed)
+    model = build_model("boe" if smoke else "kim_cnn", ds.task)
+    techs: list[Technique] = []
+    tech = None
+    if adversarial:
+        tech = DomainAdversarial(ds.dataset("train", ("target",)), model.feature_dim, ds.task.collator(),
+                                 lambda_=lambda_, num_examples=len(ds.train), seed=seed)
+        techs.append(tech)
+    if on_eval is not None:
+        techs.append(_OnEval(on_eval))
+    trainer = Trainer(model, config, ds.train, ds.dataset("val", ("source", "target")), task=ds.task,
+                      techniques=techs)
+    state = trainer.fit()
+    test = {w: float(trainer.evaluate(ds.dataset("test", (w,)))["accuracy"]) for w in ("source", "target")}
+    return {"model": model, "technique": tech, "state": state, "test": test}
+
+
+def features(model: Any, ds: DomainSplits, split: str = "test", n: int = 300, seed: int = 0) -> dict[str, Any]:
+    """``model.encode`` features of up to ``n`` sentences per domain of ``split`` (eval
+    mode): ``{"features": float [M, feature_dim], "domain": long [M]}``."""
+    from workbench.train.inference import inference_batches
+
+    out, dom = [], []
+    for d, w in enumerate(("source", "target")):
+        data = ds.dataset(split, (w,))
+        g = torch.Generator().manual_seed(seed)
+        pick = sorted(torch.randperm(len(data), generator=g)[:n].tolist())
+        sub = torch.utils.data.Subset(data, pick)
+        for batch, f in inference_batches(model, sub, ds.task.collator(), 256, forward=model.encode):
+            out.append(f.float().cpu())
+            dom.append(torch.full((len(batch["inputs"]),), d, dtype=torch.long))
+    return {"features": torch.cat(out), "domain": torch.cat(dom)}
