@@ -86,7 +86,7 @@ class GradientReversal(nn.Module):
 
 def ganin_lambda(p: float, gamma: float = 10.0) -> float:
     """Ganin et al.'s adaptation factor ``2 / (1 + exp(-gamma p)) - 1``: 0 at ``p = 0``,
-    rising to ``tanh(gamma / 2) ~ 0.987`` at ``p = 1`` (``gamma = 10``).
+    rising to ``tanh(gamma / 2)`` (0.99991 for ``gamma = 10``) at ``p = 1``.
 
     Args:
         p: training progress in ``[0, 1]`` (optimizer steps done / steps in the run).
