@@ -37,6 +37,25 @@ def multitask_model(splits):
     return build("boe", splits, dropout=0.1)
 
 
+@cache
+def domain_splits():
+    """pros_cons (source) -> MR (target), 120 / 40 / 40 sentences each, shared vocabulary."""
+    from workbench.data.datasets import load_dataset
+    from workbench.techniques.domain import cap_splits
+    from workbench.techniques.domain import domain_splits as combine
+
+    src, tgt = (cap_splits(load_dataset(n), train=120, val=40, test=40, seed=i)
+                for i, n in enumerate(("pros_cons", "mr")))
+    return combine(src, tgt)
+
+
+def domain_model(splits):
+    """A bag-of-embeddings text model (128 features) on the shared vocabulary."""
+    from workbench.models import build_model
+
+    return build_model("boe", splits.task)
+
+
 _MULTITASK = {"modality": "text", "splits": multitask_splits, "model": multitask_model}
 
 #: class name -> {"invalid": {argument: bad value, ...}, "modality": "vision" | "text",
@@ -67,4 +86,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # next epoch); batch_size as the contract's config
     "TaskScheduling": {"invalid": {"schedule": "random", "batch_size": 0, "temperature": -1.0},
                        "overrides": {"schedule": "performance", "batch_size": 16}, **_MULTITASK},
+    # domain: pros_cons -> MR (120 sentences each); the technique draws MR batches itself
+    "DomainAdversarial": {"invalid": {"lambda_": -1.0, "weight": 0.0, "hidden": 0, "dropout": 1.0,
+                                      "total_steps": 0},
+                          # the bag of embeddings' 128 features (the default is Kim CNN's 300)
+                          "overrides": {"feature_dim": 128},
+                          "modality": "text", "splits": domain_splits, "model": domain_model},
 }

@@ -667,7 +667,9 @@ class Trainer:
         self.tracker.log(row)
 
     def _train_stats(self) -> dict[str, float]:
-        """Mean training loss and accuracy since the last logged row; resets the running sums."""
+        """Mean training loss and accuracy since the last logged row, plus what each
+        technique's ``row_metrics()`` returns (its statistics since the last row, which it
+        resets); resets the running sums."""
         stats: dict[str, float] = {}
         if self._run_count:
             stats["train_loss"] = self._acc_loss_sum / self._run_count
@@ -675,6 +677,9 @@ class Trainer:
             if self._acc_correct is not None:
                 stats["train_accuracy"] = self._acc_correct / self._run_count
         self._reset_running()
+        for t in self.techniques:  # a technique's own running statistics (e.g. a domain loss)
+            if callable(getattr(t, "row_metrics", None)):
+                stats.update(t.row_metrics())
         return stats
 
     # ------------------------------------------------------------------ evaluation

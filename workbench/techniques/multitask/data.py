@@ -25,8 +25,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from workbench.data.shared_vocab import reencode as _reencode
+from workbench.data.shared_vocab import shared_vocabulary
 from workbench.data.splits import DataSplits, ExampleDataset
-from workbench.data.text import Vocabulary, tokenize
+from workbench.data.text import Vocabulary
 
 
 class MultiTaskDataset(Dataset):
@@ -159,35 +161,6 @@ class MultiTaskSplits:
     @property
     def splits(self) -> dict[str, MultiTaskDataset]:
         return {"train": self.train, "val": self.val, "test": self.test}
-
-
-def shared_vocabulary(splits: Mapping[str, DataSplits], min_freq: int = 1,
-                      max_size: int | None = None) -> Vocabulary:
-    """One :class:`~workbench.data.text.Vocabulary` over the training texts of every task.
-
-    Texts are tokenised with :func:`~workbench.data.text.tokenize` (lower-cased unless a
-    task's ``info["lowercase"]`` is False), as :mod:`workbench.data.corpora` does; only
-    training splits are counted (no validation or test token leaks into the vocabulary).
-
-    Raises:
-        ValueError: no task, or a task whose training split has no texts (not a text data set).
-    """
-    if not splits:
-        raise ValueError("shared_vocabulary: splits must name at least one task; got none")
-    lists = []
-    for name, s in splits.items():
-        texts = s.train.texts
-        if texts is None:
-            raise ValueError(f"shared_vocabulary: task {name!r} has no texts (a text data set is needed)")
-        low = bool(s.info.get("lowercase", True))
-        lists.extend(tokenize(t, lowercase=low) for t in texts)
-    return Vocabulary.build(lists, min_freq=min_freq, max_size=max_size)
-
-
-def _reencode(data: ExampleDataset, vocab: Vocabulary, max_length: int | None, lowercase: bool) -> ExampleDataset:
-    inputs = [torch.tensor(vocab.encode(tokenize(t, lowercase=lowercase), max_length=max_length) or [vocab.unk_id],
-                           dtype=torch.long) for t in data.texts]
-    return ExampleDataset(inputs, data.targets.clone(), data.ids.clone(), texts=list(data.texts), name=data.name)
 
 
 def multitask_splits(splits: Mapping[str, DataSplits], min_freq: int = 1,
