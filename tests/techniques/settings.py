@@ -67,4 +67,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # next epoch); batch_size as the contract's config
     "TaskScheduling": {"invalid": {"schedule": "random", "batch_size": 0, "temperature": -1.0},
                        "overrides": {"schedule": "performance", "batch_size": 16}, **_MULTITASK},
+    # skipping: selection over the whole contract run (Composer's interval would start at
+    # its second half), so the draws and the loss history must survive the resume
+    "SelectiveBackprop": {"invalid": {"rule": "random", "beta": 0.0, "keep": 1.5, "end": 0.2,
+                                      "interrupt": -1, "scale_factor": 0.5, "history_size": 0},
+                          "overrides": {"start": 0.0, "end": 1.0}, "modality": "vision"},
+    # skips from the second epoch (the contract run has two): the per-id losses, the
+    # predictor's statistics and the held-out pairs must survive the resume
+    "DifficultyPrediction": {"invalid": {"skip_fraction": 1.0, "warmup_epochs": -1, "max_skip_epochs": 0,
+                                         "holdout_fraction": -0.1, "decay": 0.0},
+                             "modality": "text"},
 }

@@ -1,0 +1,328 @@
+"""The skipping family's loop techniques: :class:`SelectiveBackprop` (forward on the whole
+batch without gradients, forward + backward on the selected examples only) and
+:class:`DifficultyPrediction` (examples predicted easy are dropped before their forward
+pass). Both replace ``state.batch`` at ``batch_start``: the Trainer then forwards and
+backpropagates only the kept examples, so the saving is real (no mask over a full
+backward), and ``state.examples_seen`` counts the examples trained on.
+
+Counters (``state.counters``, cumulative, in every metric row):
+
+- ``examples_skipped``: examples removed from a batch before the (gradient) forward pass;
+- ``backward_skipped``: for these techniques, *examples* whose backward pass was skipped
+  (the same number here; the Trainer's own ``skip_backward`` counts whole micro-batches);
+- ``scoring_examples`` (selective backprop): examples forwarded without gradients to be
+  scored, the rule's overhead;
+- ``predictor_updates`` (difficulty prediction): online fits of the predictor.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from workbench.data.steps import micro_batches_per_run
+from workbench.techniques.skipping.difficulty import (
+    FEATURE_NAMES,
+    OnlineRidge,
+    example_features,
+    is_held_out,
+    spearman,
+    token_rarity_table,
+)
+from workbench.techniques.skipping.selection import (
+    LossHistory,
+    keep_fraction_indices,
+    percentile_keep_probability,
+    should_select,
+)
+from workbench.train.events import Event, Technique
+from workbench.train.inference import forward_batch
+from workbench.train.optim import build_loss
+from workbench.validation import check_choice, check_int, check_number
+
+__all__ = ["DifficultyPrediction", "SelectiveBackprop", "subset_batch"]
+
+
+def subset_batch(batch: dict[str, Any], keep: torch.Tensor) -> dict[str, Any]:
+    """The batch restricted to positions ``keep`` (long ``[n]``): every tensor whose first
+    dimension is the batch size is indexed; other values are passed through."""
+    b = int(batch["targets"].shape[0])
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == b:
+            out[k] = v[keep.to(v.device)]
+        else:
+            out[k] = v
+    return out
+
+
+def _loss_fn(config: Any):
+    return build_loss(config.loss, huber_delta=config.huber_delta, label_smoothing=config.label_smoothing)
+
+
+class SelectiveBackprop(Technique):
+    """Selective Backprop: score the whole batch with a forward pass without gradients,
+    then forward and backpropagate only the selected examples (the Trainer's normal step
+    on the subset; their mean loss is backpropagated, so each kept example's loss is
+    rescaled by ``1 / n_kept`` instead of ``1 / B``, as both references do).
+
+    Rules:
+
+    - ``rule="jiang"`` (Jiang et al. 2019, "Accelerating Deep Learning by Focusing on the
+      Biggest Losers"): keep each example with probability ``F(loss) ** beta``, ``F`` the
+      percentile of its loss among the last ``history_size`` (1,024) losses, ``beta`` 3.
+      Jiang et al. gather selected examples until a full batch is formed; here each
+      batch's selected examples form a smaller batch (same expected work, no carry-over).
+    - ``rule="composer"`` (MosaicML Composer's ``SelectiveBackprop``): keep
+      ``int(keep * B)`` examples sampled by loss rank (see
+      :func:`~workbench.techniques.skipping.selection.keep_fraction_indices`).
+
+    Both select only while ``start <= elapsed < end`` (``elapsed``: the fraction of the
+    run's micro-batches done) and on batches with ``(i + 1) % interrupt != 0``; other
+    batches are trained in full without a scoring pass. Composer's defaults are
+    ``start=0.5, end=0.9, keep=0.5, interrupt=2, scale_factor=1``; Jiang et al. select
+    from the start, so ``start=0.0, end=1.0, interrupt=0`` reproduce the paper.
+    ``scale_factor`` (Composer's input down-scaling of images for the scoring pass) is
+    accepted only as 1 (no down-scaling).
+
+    Args:
+        rule: ``"jiang"`` or ``"composer"``.
+        beta: Jiang's selectivity, > 0.
+        history_size: Jiang's ``R``, >= 1.
+        keep: Composer's kept fraction, in ``(0, 1]``.
+        start, end: the selection interval as fractions of the run, ``0 <= start < end <= 1``.
+        interrupt: every ``interrupt``-th batch is trained in full (0: never), >= 0.
+        scale_factor: must be 1.
+        n_train: training examples (for the elapsed fraction); :meth:`default` sets it.
+            None: the fraction is counted in whole epochs.
+        seed: seed of the technique's own generator (the draws), checkpointed.
+
+    Raises:
+        ValueError: an argument out of range (named).
+    """
+
+    name = "selective_backprop"
+    events = frozenset({Event.FIT_START, Event.BATCH_START})
+
+    def __init__(self, rule: str = "jiang", beta: float = 3.0, history_size: int = 1024,
+                 keep: float = 0.5, start: float = 0.5, end: float = 0.9, interrupt: int = 2,
+                 scale_factor: float = 1.0, n_train: int | None = None, seed: int = 0) -> None:
+        super().__init__()
+        self.rule = check_choice("rule", rule, ("jiang", "composer"))
+        self.beta = check_number("beta", beta, 0.0, None, lo_open=True)
+        self.history = LossHistory(history_size)
+        self.keep = check_number("keep", keep, 0.0, 1.0, lo_open=True)
+        self.start = check_number("start", start, 0.0, 1.0)
+        self.end = check_number("end", end, 0.0, 1.0)
+        if self.end <= self.start:
+            raise ValueError(f"end must be greater than start ({start}); got {end}")
+        self.interrupt = check_int("interrupt", interrupt, 0)
+        if scale_factor != 1:
+            raise ValueError(f"scale_factor must be 1 (input down-scaling is not implemented); got {scale_factor!r}")
+        self.n_train = check_int("n_train", n_train, 1, optional=True)
+        self.seed = check_int("seed", seed, 0)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self._loss_fn = None
+        self._total = None
+
+    @classmethod
+    def default(cls, splits: Any, **overrides: Any) -> SelectiveBackprop:
+        """Jiang's rule with the paper's ``beta = 3``, ``R = 1024`` and Composer's interval
+        (``start=0.5, end=0.9, interrupt=2``); ``n_train`` from ``splits.train``."""
+        return cls(**{"n_train": len(splits.train), **overrides})
+
+    def _elapsed(self, state: Any) -> float:
+        cfg = state.config
+        if self.n_train is not None:
+            total = micro_batches_per_run(cfg, self.n_train)
+            return state.step / max(1, total)
+        return state.epoch / max(1, cfg.epochs)
+
+    def on_fit_start(self, state: Any) -> None:
+        self._loss_fn = _loss_fn(state.config)
+
+    def on_batch_start(self, state: Any) -> None:
+        if not should_select(self._elapsed(state), state.batch_in_epoch, self.start, self.end, self.interrupt):
+            return
+        batch = state.batch
+        b = int(batch["targets"].shape[0])
+        with torch.no_grad():
+            losses = self._loss_fn(forward_batch(state.model, batch), batch["targets"]).float().cpu()
+        state.count("scoring_examples", b)
+        if self.rule == "jiang":
+            self.history.add(losses)
+            p = percentile_keep_probability(losses, self.history.values(), self.beta)
+            chosen = torch.rand(b, generator=self.generator) < p
+            if not bool(chosen.any()):
+                chosen[int(losses.argmax())] = True
+            keep = chosen.nonzero().flatten()
+        else:
+            keep = keep_fraction_indices(losses, self.keep, self.generator)
+        n = int(keep.numel())
+        if n < b:
+            state.batch = subset_batch(batch, keep)
+            state.count("examples_skipped", b - n)
+            state.count("backward_skipped", b - n)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.history.load_state_dict(state["history"])
+        self.generator.set_state(state["generator"])
+
+
+class DifficultyPrediction(Technique):
+    """Skip examples predicted easy before their forward pass.
+
+    A ridge regression (:class:`~workbench.techniques.skipping.difficulty.OnlineRidge`) on
+    cheap features known before the forward pass (:data:`FEATURE_NAMES`: length, token
+    rarity, class rarity, the example's last reported loss and its age) predicts
+    ``log1p(loss)``; it is refitted online after every micro-batch on the losses the main
+    model reports for the examples it forwarded. At ``batch_start`` (from epoch
+    ``warmup_epochs`` on), the ``skip_fraction`` of the batch with the lowest predicted
+    loss is dropped, except examples never seen, examples not seen for ``max_skip_epochs``
+    epochs (so every skipped example is re-checked after at most that many epochs), and
+    the held-out ids.
+
+    Held-out ids (``holdout_fraction`` of the ids, a fixed hash): never used to fit the
+    predictor and never skipped; at each evaluation the Spearman correlation between the
+    predictions made for them and their actual losses since the previous evaluation is
+    written to the evaluation row as ``predictor_spearman`` (and kept in
+    :attr:`spearman_log` as ``(effective_step, rho, pairs)``, this process's evaluations
+    only: a resumed run finds the earlier values in the checkpointed metric rows).
+
+    Args:
+        skip_fraction: fraction of each batch to skip, in ``[0, 1)``.
+        warmup_epochs: epochs trained in full first (the predictor needs losses), >= 0.
+        max_skip_epochs: ``K``: an example not seen for ``K`` epochs is kept, >= 1.
+        holdout_fraction: ids held out from the predictor's fit, in ``[0, 1)``.
+        decay, l2: the predictor's forgetting factor and ridge penalty.
+        token_rarity: float ``[V]`` ``-log p(token)`` (text); :meth:`default` builds it.
+        class_rarity: float ``[C]`` ``-log p(class)``; :meth:`default` builds it (None: 0).
+        pad_id: padding token id.
+
+    Raises:
+        ValueError: an argument out of range (named).
+    """
+
+    name = "difficulty_prediction"
+    events = frozenset({Event.BATCH_START, Event.AFTER_FORWARD, Event.EVAL_END})
+
+    def __init__(self, skip_fraction: float = 0.2, warmup_epochs: int = 1, max_skip_epochs: int = 2,
+                 holdout_fraction: float = 0.1, decay: float = 0.98, l2: float = 1e-2,
+                 token_rarity: torch.Tensor | None = None, class_rarity: torch.Tensor | None = None,
+                 pad_id: int = 0) -> None:
+        super().__init__()
+        self.skip_fraction = check_number("skip_fraction", skip_fraction, 0.0, 1.0, hi_open=True)
+        self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, 0)
+        self.max_skip_epochs = check_int("max_skip_epochs", max_skip_epochs, 1)
+        self.holdout_fraction = check_number("holdout_fraction", holdout_fraction, 0.0, 1.0, hi_open=True)
+        self.predictor = OnlineRidge(len(FEATURE_NAMES), decay=decay, l2=l2)
+        self.token_rarity = None if token_rarity is None else torch.as_tensor(token_rarity).float()
+        self.class_rarity = None if class_rarity is None else torch.as_tensor(class_rarity).float()
+        self.pad_id = int(pad_id)
+        self.last_loss = torch.zeros(0)
+        self.last_seen_epoch = torch.full((0,), -1, dtype=torch.long)
+        self.skip_count = torch.zeros(0, dtype=torch.long)  # times each id was skipped
+        self._pending: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._held_pred: list[float] = []
+        self._held_loss: list[float] = []
+        self.spearman_log: list[tuple[int, float, int]] = []
+
+    @classmethod
+    def default(cls, splits: Any, **overrides: Any) -> DifficultyPrediction:
+        """Skip 20% of each batch (the seed's claim) after one full epoch, ``K = 2``; token
+        and class rarities from ``splits.train``."""
+        train, task = splits.train, splits.task
+        kw: dict[str, Any] = {}
+        if getattr(task, "modality", None) == "text" and splits.vocab is not None:
+            kw["token_rarity"] = token_rarity_table(list(train.inputs), len(splits.vocab), task.pad_id)
+            kw["pad_id"] = task.pad_id
+        if not train.targets.is_floating_point():
+            c = torch.bincount(train.targets.long(), minlength=task.num_classes).double() + 1
+            kw["class_rarity"] = (-(c / c.sum()).log()).float()
+        return cls(**{**kw, **overrides})
+
+    def _grow(self, max_id: int) -> None:
+        n = self.last_loss.numel()
+        if max_id < n:
+            return
+        m = max(max_id + 1, 2 * n)
+        self.last_loss = torch.cat([self.last_loss, torch.zeros(m - n)])
+        self.last_seen_epoch = torch.cat([self.last_seen_epoch, torch.full((m - n,), -1, dtype=torch.long)])
+        self.skip_count = torch.cat([self.skip_count, torch.zeros(m - n, dtype=torch.long)])
+
+    def _features(self, batch: dict[str, Any], epoch: int) -> torch.Tensor:
+        n_classes = int(batch["targets"].max()) + 1 if not batch["targets"].is_floating_point() else 1
+        cls_r = self.class_rarity if self.class_rarity is not None else torch.zeros(max(1, n_classes))
+        return example_features(batch, self.last_loss, self.last_seen_epoch, epoch, cls_r,
+                                self.token_rarity, self.pad_id)
+
+    def on_batch_start(self, state: Any) -> None:
+        batch = state.batch
+        ids = batch["ids"].cpu().long()
+        self._grow(int(ids.max()))
+        x = self._features(batch, state.epoch)
+        pred = self.predictor.predict(x)
+        held = is_held_out(ids, self.holdout_fraction)
+        b = ids.numel()
+        n_skip = int(self.skip_fraction * b)
+        keep_mask = torch.ones(b, dtype=torch.bool)
+        if state.epoch >= self.warmup_epochs and n_skip > 0 and self.predictor.updates > 0:
+            seen = self.last_seen_epoch[ids] >= 0
+            stale = (state.epoch - self.last_seen_epoch[ids]) >= self.max_skip_epochs
+            candidate = seen & ~stale & ~held
+            order = torch.argsort(torch.where(candidate, pred, torch.full_like(pred, math.inf)), stable=True)
+            drop = order[:min(n_skip, int(candidate.sum()), b - 1)]
+            keep_mask[drop] = False
+        keep = keep_mask.nonzero().flatten()
+        if keep.numel() < b:
+            skipped_ids = ids[~keep_mask]
+            self.skip_count[skipped_ids] += 1
+            state.batch = subset_batch(batch, keep)
+            state.count("examples_skipped", b - keep.numel())
+            state.count("backward_skipped", b - keep.numel())
+        self._pending = (ids[keep], x[keep], pred[keep])
+
+    def on_after_forward(self, state: Any) -> None:
+        if self._pending is None:
+            return
+        ids, x, pred = self._pending
+        self._pending = None
+        loss = state.per_example_loss.detach().float().cpu()
+        if loss.dim() != 1 or loss.numel() != ids.numel():
+            return
+        held = is_held_out(ids, self.holdout_fraction)
+        if bool(held.any()) and self.predictor.updates > 0:
+            self._held_pred.extend(pred[held].tolist())
+            self._held_loss.extend(loss[held].tolist())
+        train = ~held
+        self.predictor.update(x[train], torch.log1p(loss[train].clamp(min=0)))
+        state.count("predictor_updates")
+        self.last_loss[ids] = loss
+        self.last_seen_epoch[ids] = state.epoch
+
+    def on_eval_end(self, state: Any) -> None:
+        rho = spearman(self._held_pred, self._held_loss)
+        self.spearman_log.append((int(state.effective_step), rho, len(self._held_pred)))
+        if state.history:
+            state.history[-1]["predictor_spearman"] = rho
+        self._held_pred, self._held_loss = [], []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"predictor": self.predictor.state_dict(), "last_loss": self.last_loss.clone(),
+                "last_seen_epoch": self.last_seen_epoch.clone(), "skip_count": self.skip_count.clone(),
+                "held_pred": torch.tensor(self._held_pred, dtype=torch.float64),
+                "held_loss": torch.tensor(self._held_loss, dtype=torch.float64)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.predictor.load_state_dict(state["predictor"])
+        self.last_loss = state["last_loss"].clone()
+        self.last_seen_epoch = state["last_seen_epoch"].clone()
+        self.skip_count = state["skip_count"].clone()
+        self._held_pred = state["held_pred"].tolist()
+        self._held_loss = state["held_loss"].tolist()
+
