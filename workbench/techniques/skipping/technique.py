@@ -12,12 +12,16 @@ Counters (``state.counters``, cumulative, in every metric row):
   (the same number here; the Trainer's own ``skip_backward`` counts whole micro-batches);
 - ``scoring_examples`` (selective backprop): examples forwarded without gradients to be
   scored, the rule's overhead;
-- ``predictor_updates`` (difficulty prediction): online fits of the predictor.
+- ``predictor_updates`` (difficulty prediction): online fits of the predictor;
+- ``skipping_overhead_us``: microseconds spent in the technique's handlers (the scoring
+  pass and the draws; the features, predictions and predictor fits), already inside the
+  Trainer's ``wall_time``, counted separately so the overhead can be shown on its own.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import torch
@@ -146,6 +150,7 @@ class SelectiveBackprop(Technique):
     def on_batch_start(self, state: Any) -> None:
         if not should_select(self._elapsed(state), state.batch_in_epoch, self.start, self.end, self.interrupt):
             return
+        t0 = time.perf_counter()
         batch = state.batch
         b = int(batch["targets"].shape[0])
         with torch.no_grad():
@@ -165,6 +170,7 @@ class SelectiveBackprop(Technique):
             state.batch = subset_batch(batch, keep)
             state.count("examples_skipped", b - n)
             state.count("backward_skipped", b - n)
+        state.count("skipping_overhead_us", round(1e6 * (time.perf_counter() - t0)))
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history.state_dict(), "generator": self.generator.get_state()}
@@ -262,6 +268,7 @@ class DifficultyPrediction(Technique):
                                 self.token_rarity, self.pad_id)
 
     def on_batch_start(self, state: Any) -> None:
+        t0 = time.perf_counter()
         batch = state.batch
         ids = batch["ids"].cpu().long()
         self._grow(int(ids.max()))
@@ -286,10 +293,12 @@ class DifficultyPrediction(Technique):
             state.count("examples_skipped", b - keep.numel())
             state.count("backward_skipped", b - keep.numel())
         self._pending = (ids[keep], x[keep], pred[keep])
+        state.count("skipping_overhead_us", round(1e6 * (time.perf_counter() - t0)))
 
     def on_after_forward(self, state: Any) -> None:
         if self._pending is None:
             return
+        t0 = time.perf_counter()
         ids, x, pred = self._pending
         self._pending = None
         loss = state.per_example_loss.detach().float().cpu()
@@ -304,6 +313,7 @@ class DifficultyPrediction(Technique):
         state.count("predictor_updates")
         self.last_loss[ids] = loss
         self.last_seen_epoch[ids] = state.epoch
+        state.count("skipping_overhead_us", round(1e6 * (time.perf_counter() - t0)))
 
     def on_eval_end(self, state: Any) -> None:
         rho = spearman(self._held_pred, self._held_loss)
