@@ -77,4 +77,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "DifficultyPrediction": {"invalid": {"skip_fraction": 1.0, "warmup_epochs": -1, "max_skip_epochs": 0,
                                          "holdout_fraction": -0.1, "decay": 0.0},
                              "modality": "text"},
+    # a 50% target hit rate from a low threshold: hits (cached gradients added after the
+    # backward) happen within the short run, and the cache and threshold must resume
+    "GradientCaching": {"invalid": {"tau": 1.5, "target_hit_rate": 1.0, "tau_rate": -0.1, "slots": 0,
+                                    "error_sample": -1},
+                        "overrides": {"tau": 0.5, "target_hit_rate": 0.5}, "modality": "vision"},
 }

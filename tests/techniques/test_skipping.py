@@ -13,20 +13,26 @@ from workbench.models import build_model
 from workbench.techniques.skipping import (
     FEATURE_NAMES,
     DifficultyPrediction,
+    GradientCache,
+    GradientCaching,
     LossHistory,
     OnlineRidge,
     SelectiveBackprop,
+    adapt_threshold,
+    classifier_example_grads,
     example_features,
     is_held_out,
     keep_fraction_indices,
     loss_percentile,
     percentile_keep_probability,
+    reuse_error,
     should_select,
     spearman,
     subset_batch,
     token_rarity_table,
 )
-from workbench.train import Trainer
+from workbench.train import Technique, Trainer
+from workbench.train.events import Event
 
 
 def test_percentile_keep_probability_hand_values():
@@ -178,4 +184,82 @@ def test_difficulty_prediction_on_digits_skips_and_logs_spearman(digits):
     rhos = [r["predictor_spearman"] for r in state.history if "predictor_spearman" in r]
     assert len(rhos) == 6 and not math.isnan(rhos[-1])
     assert rhos[-1] > 0.2  # the predictor ranks unseen (held-out) losses better than chance
+    assert trainer.evaluate(digits.test)["accuracy"] > 0.9
+
+
+# ----------------------------------------------------------------------------- gradient caching
+def test_classifier_example_grads_match_autograd():
+    torch.manual_seed(0)
+    clf = torch.nn.Linear(5, 3)
+    h = torch.randn(4, 5)
+    y = torch.tensor([0, 2, 1, 2])
+    g = classifier_example_grads(h, clf(h).detach(), y)
+    assert g.shape == (4, 3 * 5 + 3)
+    for i in range(4):
+        clf.zero_grad()
+        torch.nn.functional.cross_entropy(clf(h[i:i + 1]), y[i:i + 1]).backward()
+        torch.testing.assert_close(g[i], torch.cat([clf.weight.grad.flatten(), clf.bias.grad]))
+
+
+def test_gradient_cache_lookup_insert_budget_and_error():
+    cache = GradientCache(num_classes=2, feature_dim=2, grad_dim=3, slots=2)
+    assert cache.nbytes == 2 * 2 * (2 + 3) * 4
+    hit, entry = cache.lookup(torch.tensor([[1.0, 0.0]]), torch.tensor([0]), 0.5)
+    assert not hit.any() and entry.tolist() == [-1]  # empty class
+    cache.insert(torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 0]),
+                 torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]))
+    hit, entry = cache.lookup(torch.tensor([[3.0, 0.1], [1.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 0, 1]), 0.9)
+    assert hit.tolist() == [True, False, False] and entry[0] == 0  # cos 0.707 < 0.9; class 1 empty
+    assert cache.get(torch.tensor([0]), torch.tensor([1])).tolist() == [[0.0, 1.0, 0.0]]
+    cache.insert(torch.tensor([[-1.0, 0.0]]), torch.tensor([0]), torch.zeros(1, 3))  # ring: overwrites slot 0
+    assert cache.features[0, 0].tolist() == [-1.0, 0.0]
+    cos, rel = reuse_error(torch.tensor([[1.0, 0.0], [2.0, 0.0]]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    torch.testing.assert_close(cos, torch.tensor([1.0, 2 / (2 * math.sqrt(2))]))
+    torch.testing.assert_close(rel, torch.tensor([0.0, math.sqrt(2) / math.sqrt(2)]))
+    assert adapt_threshold(0.9, hit_rate=0.5, target=0.2, rate=0.1) == pytest.approx(0.93)
+    assert adapt_threshold(0.9, hit_rate=0.0, target=0.2, rate=0.1) == pytest.approx(0.88)
+    assert adapt_threshold(0.9999, 1.0, 0.2, 1.0) == 0.9999
+
+
+class _GradAtStep(Technique):
+    events = frozenset({Event.STEP_END})
+
+    def __init__(self):
+        super().__init__()
+        self.grads = []
+
+    def on_step_end(self, state):
+        clf = state.model.classifier
+        self.grads.append(torch.cat([clf.weight.grad.flatten(), clf.bias.grad]).clone())
+
+
+def test_gradient_caching_exact_hits_reproduce_the_full_batch_gradient(digits):
+    # lr 1e-12 and no dropout: the weights do not move, so a cached gradient of the same
+    # example is exact; epoch 2 sees the same 16 examples, 15 hit (one is kept for the step)
+    train = digits.train.subset(list(range(16)))
+    torch.manual_seed(0)
+    model = build_model("mlp", digits.task, dropout=0.0)
+    tech = GradientCaching(tau=0.9999, tau_rate=0.0)
+    probe = _GradAtStep()
+    cfg = TrainingConfig(epochs=2, batch_size=16, optimizer="sgd", lr=1e-12, progress_bar=False,
+                         eval_every_epochs=1, seed=0)
+    trainer = Trainer(model, cfg, train, digits.val, task=digits.task, techniques=[probe, tech])
+    state = trainer.fit()
+    assert state.counters["cache_hits"] == 15 and state.counters["cache_misses"] == 17
+    assert state.counters["examples_skipped"] == 15 and state.examples_seen == 17
+    torch.testing.assert_close(probe.grads[1], probe.grads[0], rtol=1e-4, atol=1e-6)
+    assert state.history[-1]["grad_cache_cosine"] == pytest.approx(1.0, abs=1e-5)
+    assert state.history[-1]["grad_cache_rel_error"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_gradient_caching_on_digits_tracks_hit_rate_and_logs_error(digits):
+    tech = GradientCaching.default(digits)  # target hit rate 0.2
+    trainer, state = _fit(digits, tech)
+    hits, misses = state.counters["cache_hits"], state.counters["cache_misses"]
+    assert hits + misses == 6 * len(digits.train) == state.counters["scoring_examples"]
+    assert 0.1 < hits / (hits + misses) < 0.3  # the adaptive threshold tracks the 20% target
+    rows = [r for r in state.history if "grad_cache_cosine" in r]
+    assert len(rows) == 6 and rows[-1]["grad_cache_memory_bytes"] == tech.cache.nbytes
+    last = rows[-1]
+    assert -1.0 <= last["grad_cache_cosine"] <= 1.0 and last["grad_cache_rel_error"] >= 0.0
     assert trainer.evaluate(digits.test)["accuracy"] > 0.9

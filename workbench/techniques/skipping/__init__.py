@@ -1,5 +1,6 @@
-"""Compute skipping: selective backprop and difficulty prediction (skip examples predicted
-easy before their forward pass).
+"""Compute skipping: selective backprop, difficulty prediction (skip examples predicted
+easy before their forward pass) and gradient caching (reuse a similar example's
+classifier gradient instead of backpropagating).
 
 See ``README.md`` in this folder (the method card). Modules, imported one way:
 
@@ -7,8 +8,11 @@ See ``README.md`` in this folder (the method card). Modules, imported one way:
   keep probability, Composer's keep-fraction sampling and interval, the loss history.
 - :mod:`~workbench.techniques.skipping.difficulty` (pure): features known before the
   forward pass, the online ridge predictor, the held-out ids, Spearman's rho.
+- :mod:`~workbench.techniques.skipping.gradcache` (pure): closed-form per-example
+  classifier gradients, the per-class gradient cache, the adaptive threshold, the reuse
+  error.
 - :mod:`~workbench.techniques.skipping.technique` (loop techniques):
-  :class:`SelectiveBackprop`, :class:`DifficultyPrediction`.
+  :class:`SelectiveBackprop`, :class:`DifficultyPrediction`, :class:`GradientCaching`.
 
 References: Jiang et al. 2019, "Accelerating Deep Learning by Focusing on the Biggest
 Losers" (arXiv:1910.00762); MosaicML Composer, ``composer.algorithms.SelectiveBackprop``;
@@ -26,6 +30,12 @@ from workbench.techniques.skipping.difficulty import (
     spearman,
     token_rarity_table,
 )
+from workbench.techniques.skipping.gradcache import (
+    GradientCache,
+    adapt_threshold,
+    classifier_example_grads,
+    reuse_error,
+)
 from workbench.techniques.skipping.selection import (
     LossHistory,
     keep_fraction_indices,
@@ -35,6 +45,7 @@ from workbench.techniques.skipping.selection import (
 )
 from workbench.techniques.skipping.technique import (
     DifficultyPrediction,
+    GradientCaching,
     SelectiveBackprop,
     subset_batch,
 )
@@ -43,14 +54,19 @@ __all__ = [
     "FEATURE_NAMES",
     "TECHNIQUES",
     "DifficultyPrediction",
+    "GradientCache",
+    "GradientCaching",
     "LossHistory",
     "OnlineRidge",
     "SelectiveBackprop",
+    "adapt_threshold",
+    "classifier_example_grads",
     "example_features",
     "is_held_out",
     "keep_fraction_indices",
     "loss_percentile",
     "percentile_keep_probability",
+    "reuse_error",
     "should_select",
     "spearman",
     "subset_batch",
@@ -59,4 +75,4 @@ __all__ = [
 
 #: loop techniques of this family (Technique subclasses), each with ``default(splits)``;
 #: see tests/techniques/test_contract.py
-TECHNIQUES: list = [SelectiveBackprop, DifficultyPrediction]
+TECHNIQUES: list = [SelectiveBackprop, DifficultyPrediction, GradientCaching]
