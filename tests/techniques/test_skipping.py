@@ -263,3 +263,33 @@ def test_gradient_caching_on_digits_tracks_hit_rate_and_logs_error(digits):
     last = rows[-1]
     assert -1.0 <= last["grad_cache_cosine"] <= 1.0 and last["grad_cache_rel_error"] >= 0.0
     assert trainer.evaluate(digits.test)["accuracy"] > 0.9
+
+
+# ----------------------------------------------------------------------------- notebook helpers
+@pytest.mark.parametrize("variant", ["difficulty-prediction", "gradient-caching"])
+def test_compare_skipping_smoke_records_skips_and_figures(variant):
+    from workbench.techniques.skipping import (
+        compare_skipping,
+        most_skipped_html,
+        reuse_error_figure,
+        skipped_by_class_figure,
+        skipped_by_difficulty_figure,
+    )
+
+    calls = []
+    out = compare_skipping("digits", variant, smoke=True, on_eval=lambda exp: calls.append(1),
+                           **({"skip_fraction": 0.5} if variant == "difficulty-prediction" else {}))
+    rec = out["recorder"]
+    counters = next(r.counters for r in out["result"].records if r.variant == variant)
+    # the recorder sees the whole batch before the technique and the kept part after it
+    assert int(rec.skipped.sum()) == counters["examples_skipped"] > 0
+    assert int(rec.drawn.sum()) == counters["examples_skipped"] + next(
+        r.examples_seen for r in out["result"].records if r.variant == variant)
+    assert calls and len(out["result"].records) == 2
+    assert len(skipped_by_class_figure(out).data[0].y) == 10
+    assert len(skipped_by_difficulty_figure(out).data) == 2
+    assert most_skipped_html(out, n=3).count("skipped ") == 3
+    fig = reuse_error_figure(out["rows"])
+    assert (len(fig.data[0].x) > 0) == (variant == "gradient-caching")
+    with pytest.raises(ValueError, match="variant"):
+        compare_skipping("digits", "rho-loss", smoke=True)

@@ -13,6 +13,10 @@ See ``README.md`` in this folder (the method card). Modules, imported one way:
   error.
 - :mod:`~workbench.techniques.skipping.technique` (loop techniques):
   :class:`SelectiveBackprop`, :class:`DifficultyPrediction`, :class:`GradientCaching`.
+- :mod:`~workbench.techniques.skipping.compare` (comparison): :func:`make_technique`,
+  :class:`SkipRecorder`, :func:`compare_skipping` (one technique vs the tuned baseline).
+- :mod:`~workbench.techniques.skipping.display` (notebook helpers): skipped examples by
+  class and by difficulty, the most-skipped examples, the gradient-reuse error.
 
 References: Jiang et al. 2019, "Accelerating Deep Learning by Focusing on the Biggest
 Losers" (arXiv:1910.00762); MosaicML Composer, ``composer.algorithms.SelectiveBackprop``;
@@ -22,6 +26,12 @@ Learning, and Not Yet Learnt" (RHO-LOSS, ICML); Kaddour et al. 2023, "No Train N
 Learning Models" (CRAIG, ICML).
 """
 
+from workbench.techniques.skipping.compare import (
+    VARIANTS,
+    SkipRecorder,
+    compare_skipping,
+    make_technique,
+)
 from workbench.techniques.skipping.difficulty import (
     FEATURE_NAMES,
     OnlineRidge,
@@ -29,6 +39,12 @@ from workbench.techniques.skipping.difficulty import (
     is_held_out,
     spearman,
     token_rarity_table,
+)
+from workbench.techniques.skipping.display import (
+    most_skipped_html,
+    reuse_error_figure,
+    skipped_by_class_figure,
+    skipped_by_difficulty_figure,
 )
 from workbench.techniques.skipping.gradcache import (
     GradientCache,
@@ -53,21 +69,29 @@ from workbench.techniques.skipping.technique import (
 __all__ = [
     "FEATURE_NAMES",
     "TECHNIQUES",
+    "VARIANTS",
     "DifficultyPrediction",
     "GradientCache",
     "GradientCaching",
     "LossHistory",
     "OnlineRidge",
     "SelectiveBackprop",
+    "SkipRecorder",
     "adapt_threshold",
     "classifier_example_grads",
+    "compare_skipping",
     "example_features",
     "is_held_out",
     "keep_fraction_indices",
     "loss_percentile",
+    "make_technique",
+    "most_skipped_html",
     "percentile_keep_probability",
     "reuse_error",
+    "reuse_error_figure",
     "should_select",
+    "skipped_by_class_figure",
+    "skipped_by_difficulty_figure",
     "spearman",
     "subset_batch",
     "token_rarity_table",
