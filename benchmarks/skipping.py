@@ -26,6 +26,10 @@ Variants:
   gradient instead of being backpropagated; ``tau`` adapts to a 20% hit rate (the seed's
   claim: 1.25x at a 20% hit rate). Its reuse error (cosine similarity and relative norm
   error of the classifier gradient, on up to 8 hits per batch) is reported.
+- ``rho-loss``: RHO-LOSS (Mindermann et al. 2022): candidate batches 4x the recipe's, the
+  25% with the largest reducible loss (training loss minus the irreducible loss of a
+  small model cross-fitted on the training split's halves) trained on; the
+  irreducible-loss model's training time is charged to the run (``il s``).
 
 Costs. ``time`` is the Trainer's training seconds (evaluation excluded) and includes every
 technique's work: the scoring forward passes without gradients, the selection draws, the
@@ -77,14 +81,21 @@ from workbench.data.datasets import load_dataset  # noqa: E402
 from workbench.data.steps import optimizer_steps_per_run  # noqa: E402
 from workbench.experiment import Experiment, Target, Variant  # noqa: E402
 from workbench.recipes import baseline_recipe, model_factory  # noqa: E402
-from workbench.techniques.skipping import DifficultyPrediction, GradientCaching, SelectiveBackprop  # noqa: E402
+from workbench.techniques.skipping import (  # noqa: E402
+    DifficultyPrediction,
+    GradientCaching,
+    RhoLoss,
+    SelectiveBackprop,
+)
 
 REGIMES = ("clean", "noisy")
 DATASETS = ("digits", "subj", "pros_cons")
 CLAIMS = {"difficulty-prediction": "1.2x (difficulty prediction, 20% skipped; seed claim)",
           "sb-jiang": "up to 3.5x (Jiang et al. 2019, CIFAR/SVHN)",
           "sb-composer": "~10% less time (Composer method card)",
-          "gradient-caching": "1.25x (gradient caching, 20% hit rate; seed claim)"}
+          "gradient-caching": "1.25x (gradient caching, 20% hit rate; seed claim)",
+          "rho-loss": "18x fewer steps (Mindermann et al. 2022, Clothing-1M)"}
+RHO_KEEP = 0.25  # n_b / n_B; the loader's (candidate) batch is 1 / RHO_KEEP times the recipe's
 
 
 def flip_labels(data, fraction: float, num_classes: int, seed: int = 0):
@@ -114,11 +125,18 @@ def variants() -> list[Variant]:
     def gc(splits, seed):
         return [GradientCaching.default(splits)]
 
+    def rho(splits, seed):
+        return [RhoLoss.default(splits, keep=RHO_KEEP, seed=seed)]
+
+    def rho_config(base, splits):
+        return {"batch_size": round(base.batch_size / RHO_KEEP)}
+
     return [Variant("baseline"),
             Variant("sb-jiang", techniques=sb_jiang, claim=CLAIMS["sb-jiang"]),
             Variant("sb-composer", techniques=sb_composer, claim=CLAIMS["sb-composer"]),
             Variant("difficulty-prediction", techniques=dp, claim=CLAIMS["difficulty-prediction"]),
-            Variant("gradient-caching", techniques=gc, claim=CLAIMS["gradient-caching"])]
+            Variant("gradient-caching", techniques=gc, claim=CLAIMS["gradient-caching"]),
+            Variant("rho-loss", config=rho_config, techniques=rho, claim=CLAIMS["rho-loss"])]
 
 
 def regime_config(config, n_train: int):
@@ -172,6 +190,7 @@ def rows_from(result, regime: str, target: Target) -> list[dict[str, Any]]:
             "backward_fraction": statistics.fmean(s / (s + k) for s, k in zip(seen, skipped)),
             "scoring_examples": statistics.fmean(x.counters.get("scoring_examples", 0) for x in recs),
             "overhead_s": statistics.fmean(x.counters.get("skipping_overhead_us", 0) / 1e6 for x in recs),
+            "il_training_s": statistics.fmean(x.counters.get("il_training_us", 0) / 1e6 for x in recs),
             "wall_time_s_mean": float(r["wall_time_s_mean"]),
             "final_accuracy_mean": float(r["final_metric_mean"]),
             "final_accuracy_std": float(r["final_metric_std"]),
@@ -190,7 +209,7 @@ def rows_from(result, regime: str, target: Target) -> list[dict[str, Any]]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (f"{'dataset':<9} {'regime':<6} {'variant':<22} {'time to target s':>17} {'ratio':>12} {'ex ratio':>8} "
-            f"{'bwd to tgt':>10} {'bwd frac':>8} {'scored':>8} {'overhead s':>10} {'wall s':>7} "
+            f"{'bwd to tgt':>10} {'bwd frac':>8} {'scored':>8} {'overhead s':>10} {'il s':>5} {'wall s':>7} "
             f"{'final val %':>11} {'test %':>12} {'rho':>5}  claim")
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -203,7 +222,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r['dataset']:<9} {r['regime']:<6} {r['variant']:<22} "
             f"{_fmt(r['time_to_target_s_mean'], r['time_to_target_s_std'], seeds=r['seeds']):>17} {ratio:>12} "
             f"{ex:>8} {bwd:>10} {r['backward_fraction']:>8.2f} {r['scoring_examples']:>8.0f} "
-            f"{r['overhead_s']:>10.2f} {r['wall_time_s_mean']:>7.1f} "
+            f"{r['overhead_s']:>10.2f} {r['il_training_s']:>5.1f} {r['wall_time_s_mean']:>7.1f} "
             f"{_fmt(r['final_accuracy_mean'], r['final_accuracy_std'], '{:.2f}', 100, seeds=r['seeds']):>11} "
             f"{_fmt(r['test_accuracy_mean'], r['test_accuracy_std'], '{:.2f}', 100, seeds=r['seeds']):>12} "
             f"{rho:>5}  {r['claim']}")
@@ -285,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     keys = ("dataset", "regime", "variant", "time_to_target_ratio", "examples_to_target_ratio",
             "backward_fraction", "test_accuracy_mean", "test_accuracy_std", "time_to_target_ratio_std",
-            "backward_examples_to_target", "scoring_examples", "overhead_s", "final_accuracy_mean",
+            "backward_examples_to_target", "scoring_examples", "overhead_s", "il_training_s", "final_accuracy_mean",
             "final_accuracy_std", "reached", "predictor_spearman_last", "cache_hit_rate", "grad_reuse_cosine",
             "grad_reuse_rel_error", "cache_memory_bytes", "claim")
     summary = {"benchmark": "skipping", "seeds": len(seeds), "quick": args.quick,

@@ -82,4 +82,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "GradientCaching": {"invalid": {"tau": 1.5, "target_hit_rate": 1.0, "tau_rate": -0.1, "slots": 0,
                                     "error_sample": -1},
                         "overrides": {"tau": 0.5, "target_hit_rate": 0.5}, "modality": "vision"},
+    # the irreducible-loss model is cross-fitted at fit_start (1 epoch here); a resumed run
+    # must reuse the checkpointed losses, not retrain it
+    "RhoLoss": {"invalid": {"keep": 0.0, "il_epochs": 0, "il_lr": -1.0, "il_batch_size": 0},
+                "overrides": {"keep": 0.5, "il_epochs": 1}, "modality": "vision"},
 }

@@ -293,3 +293,36 @@ def test_compare_skipping_smoke_records_skips_and_figures(variant):
     assert (len(fig.data[0].x) > 0) == (variant == "gradient-caching")
     with pytest.raises(ValueError, match="variant"):
         compare_skipping("digits", "rho-loss", smoke=True)
+
+
+# ----------------------------------------------------------------------------- RHO-LOSS
+def test_rho_loss_on_digits_charges_il_training_and_selects(digits):
+    from workbench.techniques.skipping import RhoLoss
+
+    n = len(digits.train)
+    # 10% of the training labels flipped: the cross-fitted irreducible-loss model gives them
+    # high irreducible losses (they are not learnable from the other half)
+    g = torch.Generator().manual_seed(0)
+    flip = torch.randperm(n, generator=g)[: n // 10]
+    targets = digits.train.targets.clone()
+    targets[flip] = (targets[flip] + 1) % 10
+    train = type(digits.train)(digits.train.inputs, targets, digits.train.ids, name="digits")
+    splits = type(digits)(**{**digits.__dict__, "train": train})
+    tech = RhoLoss.default(splits, keep=0.25)
+    torch.manual_seed(0)
+    model = build_model("mlp", splits.task)
+    cfg = TrainingConfig(epochs=5, batch_size=128, optimizer="adam", lr=3e-3, progress_bar=False,
+                         eval_every_epochs=1, seed=0)
+    trainer = Trainer(model, cfg, splits.train, splits.val, task=splits.task, techniques=[tech])
+    state = trainer.fit()
+    il = tech.il_losses[train.ids]
+    clean = torch.ones(n, dtype=torch.bool)
+    clean[flip] = False
+    assert il[~clean].mean() > 3 * il[clean].mean()
+    # the IL training's time is on the run's clock
+    assert state.counters["il_training_us"] > 0
+    assert state.wall_time > state.counters["il_training_us"] / 1e6
+    assert state.counters["scoring_examples"] == 5 * n
+    assert state.examples_seen + state.counters["examples_skipped"] == 5 * n
+    assert state.examples_seen < 0.3 * 5 * n
+    assert trainer.evaluate(digits.test)["accuracy"] > 0.85

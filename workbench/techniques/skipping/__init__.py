@@ -1,6 +1,6 @@
 """Compute skipping: selective backprop, difficulty prediction (skip examples predicted
 easy before their forward pass) and gradient caching (reuse a similar example's
-classifier gradient instead of backpropagating).
+classifier gradient instead of backpropagating) and RHO-LOSS selection.
 
 See ``README.md`` in this folder (the method card). Modules, imported one way:
 
@@ -12,7 +12,9 @@ See ``README.md`` in this folder (the method card). Modules, imported one way:
   classifier gradients, the per-class gradient cache, the adaptive threshold, the reuse
   error.
 - :mod:`~workbench.techniques.skipping.technique` (loop techniques):
-  :class:`SelectiveBackprop`, :class:`DifficultyPrediction`, :class:`GradientCaching`.
+  :class:`SelectiveBackprop`, :class:`DifficultyPrediction`, :class:`GradientCaching`,
+  :class:`RhoLoss` (RHO-LOSS: reducible-loss selection with a cross-fitted
+  irreducible-loss model).
 - :mod:`~workbench.techniques.skipping.compare` (comparison): :func:`make_technique`,
   :class:`SkipRecorder`, :func:`compare_skipping` (one technique vs the tuned baseline).
 - :mod:`~workbench.techniques.skipping.display` (notebook helpers): skipped examples by
@@ -62,6 +64,7 @@ from workbench.techniques.skipping.selection import (
 from workbench.techniques.skipping.technique import (
     DifficultyPrediction,
     GradientCaching,
+    RhoLoss,
     SelectiveBackprop,
     subset_batch,
 )
@@ -75,6 +78,7 @@ __all__ = [
     "GradientCaching",
     "LossHistory",
     "OnlineRidge",
+    "RhoLoss",
     "SelectiveBackprop",
     "SkipRecorder",
     "adapt_threshold",
@@ -99,4 +103,4 @@ __all__ = [
 
 #: loop techniques of this family (Technique subclasses), each with ``default(splits)``;
 #: see tests/techniques/test_contract.py
-TECHNIQUES: list = [SelectiveBackprop, DifficultyPrediction, GradientCaching]
+TECHNIQUES: list = [SelectiveBackprop, DifficultyPrediction, GradientCaching, RhoLoss]

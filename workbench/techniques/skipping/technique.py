@@ -22,9 +22,11 @@ Counters (``state.counters``, cumulative, in every metric row):
 from __future__ import annotations
 
 import math
+import random
 import time
 from typing import Any
 
+import numpy as np
 import torch
 
 from workbench.data.steps import micro_batches_per_run
@@ -53,7 +55,7 @@ from workbench.train.inference import eval_mode, forward_batch
 from workbench.train.optim import build_loss
 from workbench.validation import check_choice, check_int, check_number
 
-__all__ = ["DifficultyPrediction", "GradientCaching", "SelectiveBackprop", "subset_batch"]
+__all__ = ["DifficultyPrediction", "GradientCaching", "RhoLoss", "SelectiveBackprop", "subset_batch"]
 
 
 def subset_batch(batch: dict[str, Any], keep: torch.Tensor) -> dict[str, Any]:
@@ -517,3 +519,138 @@ class GradientCaching(Technique):
                 f = state["cache"]["features"]
                 self.cache = GradientCache(g.shape[0], f.shape[2], g.shape[2], g.shape[1])
             self.cache.load_state_dict(state["cache"])
+
+
+def _default_il_model(task: Any) -> torch.nn.Module:
+    from workbench.models import build_model
+
+    return build_model("boe" if getattr(task, "modality", None) == "text" else "mlp", task)
+
+
+class RhoLoss(Technique):
+    """RHO-LOSS selection (Mindermann et al. 2022, "Prioritized Training on Points that are
+    Learnable, Worth Learning, and Not Yet Learnt"): from each batch the loader gives (the
+    **candidate** batch, ``n_B`` examples), train on the ``keep`` fraction with the largest
+    **reducible loss** ``L(y | x; model) - L(y | x; irreducible-loss model)``.
+
+    The irreducible-loss (IL) model is trained at ``fit_start`` on ``holdout`` (its
+    per-example losses on the training split, by example id, are cached), or, with
+    ``holdout=None``, cross-fitted on the two halves of the training split (each half's
+    IL from a model trained on the other half: no extra data, two IL trainings). Its
+    training time is **charged to the run**: added to ``state.wall_time`` (also in the
+    counter ``il_training_us``). Its state (the cached losses) is checkpointed, so a
+    resumed run does not train it again. The IL training runs inside
+    ``torch.random.fork_rng`` with Python's and NumPy's generator states restored (the
+    main run's random streams are untouched).
+
+    Per batch: a forward pass without gradients on the candidate batch (counted in
+    ``scoring_examples``), then the Trainer's forward + backward on the selected examples
+    (their mean loss). Use a loader batch ``1 / keep`` times the usual one to keep the
+    trained batch size (the paper: ``n_b / n_B = 0.1``).
+
+    Args:
+        train: the training split (the examples whose IL is cached), an ExampleDataset.
+        task: its TaskSpec.
+        holdout: data for the IL model, or None (cross-fitted halves).
+        keep: ``n_b / n_B``, in ``(0, 1]``.
+        il_epochs: IL model training epochs, >= 1.
+        il_model: ``factory(task) -> module`` (default: the reference MLP / bag of
+            embeddings, small as in the paper's experiments).
+        il_lr, il_batch_size: the IL model's Adam rate and batch size.
+        seed: the IL training's seed.
+
+    Raises:
+        ValueError: an argument out of range (named).
+    """
+
+    name = "rho_loss"
+    events = frozenset({Event.FIT_START, Event.BATCH_START})
+
+    def __init__(self, train: Any, task: Any, holdout: Any = None, keep: float = 0.1, il_epochs: int = 5,
+                 il_model: Any = None, il_lr: float = 3e-3, il_batch_size: int = 64, seed: int = 0) -> None:
+        super().__init__()
+        if train is None or len(train) == 0:
+            raise ValueError("train must be a non-empty training split (the examples whose irreducible loss "
+                             "is cached)")
+        self.train, self.task, self.holdout = train, task, holdout
+        self.keep = check_number("keep", keep, 0.0, 1.0, lo_open=True)
+        self.il_epochs = check_int("il_epochs", il_epochs, 1)
+        self.il_model = il_model or _default_il_model
+        self.il_lr = check_number("il_lr", il_lr, 0.0, 10.0, lo_open=True)
+        self.il_batch_size = check_int("il_batch_size", il_batch_size, 1)
+        self.seed = check_int("seed", seed, 0)
+        self.il_losses: torch.Tensor | None = None  # float [max id + 1]
+        self._loss_fn = None
+
+    @classmethod
+    def default(cls, splits: Any, **overrides: Any) -> RhoLoss:
+        """The paper's ``n_b / n_B = 0.1``, the IL model cross-fitted on the training
+        split's halves (no holdout data taken from validation), 5 IL epochs at Adam 3e-3."""
+        return cls(**{"train": splits.train, "task": splits.task, **overrides})
+
+    def _fit_il(self, data: Any, config_cls: Any) -> torch.nn.Module:
+        from workbench.train.trainer import Trainer
+
+        model = self.il_model(self.task)
+        cfg = config_cls(epochs=self.il_epochs, batch_size=self.il_batch_size, optimizer="adam", lr=self.il_lr,
+                         progress_bar=False, eval_every_epochs=None, seed=self.seed)
+        Trainer(model, cfg, data, None, task=self.task).fit()
+        return model
+
+    def _il_losses(self, model: torch.nn.Module, data: Any, out: torch.Tensor, loss_fn: Any) -> None:
+        from workbench.train.inference import inference_batches
+
+        for batch, logits in inference_batches(model, data, self.task.collator()):
+            out[batch["ids"].long()] = loss_fn(logits, batch["targets"]).float().cpu()
+
+    def on_fit_start(self, state: Any) -> None:
+        self._loss_fn = _loss_fn(state.config)
+        if self.il_losses is not None:
+            return
+        t0 = time.perf_counter()
+        config_cls = type(state.config)
+        losses = torch.zeros(int(self.train.ids.max()) + 1)
+        # the nested Trainer seeds Python's, NumPy's and torch's global generators: keep
+        # the main run's streams as they were
+        py_state, np_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):
+            if self.holdout is not None:
+                self._il_losses(self._fit_il(self.holdout, config_cls), self.train, losses, self._loss_fn)
+            else:
+                g = torch.Generator().manual_seed(self.seed)
+                perm = torch.randperm(len(self.train), generator=g)
+                halves = [perm[: len(perm) // 2].tolist(), perm[len(perm) // 2:].tolist()]
+                for fit_on, score in ((0, 1), (1, 0)):
+                    model = self._fit_il(self.train.subset(halves[fit_on]), config_cls)
+                    self._il_losses(model, self.train.subset(halves[score]), losses, self._loss_fn)
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        self.il_losses = losses
+        dt = time.perf_counter() - t0
+        state.wall_time += dt  # charged to the run
+        state.count("il_training_us", round(1e6 * dt))
+
+    def on_batch_start(self, state: Any) -> None:
+        t0 = time.perf_counter()
+        batch = state.batch
+        b = int(batch["targets"].shape[0])
+        n = max(1, int(self.keep * b))
+        if n >= b:
+            return
+        with torch.no_grad():
+            losses = self._loss_fn(forward_batch(state.model, batch), batch["targets"]).float().cpu()
+        state.count("scoring_examples", b)
+        ids = batch["ids"].cpu().long().clamp(max=self.il_losses.numel() - 1)
+        reducible = losses - self.il_losses[ids]
+        keep = torch.topk(reducible, n).indices.sort().values
+        state.batch = subset_batch(batch, keep)
+        state.count("examples_skipped", b - n)
+        state.count("backward_skipped", b - n)
+        state.count("skipping_overhead_us", round(1e6 * (time.perf_counter() - t0)))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"il_losses": None if self.il_losses is None else self.il_losses.clone()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        v = state["il_losses"]
+        self.il_losses = None if v is None else v.clone()
