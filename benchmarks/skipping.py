@@ -239,7 +239,10 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
         if _nan(t):
             out.append(f"{where}: target not reached by every seed of it and the baseline: no ratio; "
                        f"skipping does not pay here")
-        elif t >= 1.0:
+        elif abs(t - 1.0) < 0.01:
+            out.append(f"{where}: the baseline's time to target ({t:.2f}x): no saving "
+                       f"(backward fraction {r['backward_fraction']:.2f}, overhead {r['overhead_s']:.1f} s)")
+        elif t > 1.0:
             out.append(f"{where}: {t:.2f}x the baseline's time to target: skipping does NOT pay "
                        f"(backward fraction {r['backward_fraction']:.2f}, overhead {r['overhead_s']:.1f} s)")
         else:
