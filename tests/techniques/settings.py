@@ -92,4 +92,23 @@ SETTINGS: dict[str, dict[str, Any]] = {
                           # the bag of embeddings' 128 features (the default is Kim CNN's 300)
                           "overrides": {"feature_dim": 128},
                           "modality": "text", "splits": domain_splits, "model": domain_model},
+    # skipping: selection over the whole contract run (Composer's interval would start at
+    # its second half), so the draws and the loss history must survive the resume
+    "SelectiveBackprop": {"invalid": {"rule": "random", "beta": 0.0, "keep": 1.5, "end": 0.2,
+                                      "interrupt": -1, "scale_factor": 0.5, "history_size": 0},
+                          "overrides": {"start": 0.0, "end": 1.0}, "modality": "vision"},
+    # skips from the second epoch (the contract run has two): the per-id losses, the
+    # predictor's statistics and the held-out pairs must survive the resume
+    "DifficultyPrediction": {"invalid": {"skip_fraction": 1.0, "warmup_epochs": -1, "max_skip_epochs": 0,
+                                         "holdout_fraction": -0.1, "decay": 0.0},
+                             "modality": "text"},
+    # a 50% target hit rate from a low threshold: hits (cached gradients added after the
+    # backward) happen within the short run, and the cache and threshold must resume
+    "GradientCaching": {"invalid": {"tau": 1.5, "target_hit_rate": 1.0, "tau_rate": -0.1, "slots": 0,
+                                    "error_sample": -1},
+                        "overrides": {"tau": 0.5, "target_hit_rate": 0.5}, "modality": "vision"},
+    # the irreducible-loss model is cross-fitted at fit_start (1 epoch here); a resumed run
+    # must reuse the checkpointed losses, not retrain it
+    "RhoLoss": {"invalid": {"keep": 0.0, "il_epochs": 0, "il_lr": -1.0, "il_batch_size": 0},
+                "overrides": {"keep": 0.5, "il_epochs": 1}, "modality": "vision"},
 }
