@@ -54,12 +54,23 @@ def forward_batch(model: Any, batch: dict[str, Any], inputs: torch.Tensor | None
     may be a compiled wrapper whose ``forward_keys`` come from the module it wraps.
     """
     x = batch["inputs"] if inputs is None else inputs
-    keys = getattr(model, "forward_keys", None)
-    if keys is None:
-        keys = getattr(getattr(model, "_orig_mod", None), "forward_keys", ())
+    keys = _forward_keys(model)
     if not keys:
         return model(x)
     return model(x, **{k: batch[k] for k in keys})
+
+
+def _forward_keys(model: Any) -> tuple[str, ...]:
+    """``model.forward_keys`` (or its compiled wrapper's inner module's), looked up in the
+    instance and class dicts: a plain ``getattr`` that misses goes through
+    ``nn.Module.__getattr__``, which raises and catches an AttributeError (~4 us per call,
+    paid on every training step of a small model)."""
+    d = getattr(model, "__dict__", {})
+    keys = d.get("forward_keys", getattr(type(model), "forward_keys", None))
+    if keys is not None:
+        return tuple(keys)
+    inner = d.get("_modules", {}).get("_orig_mod")  # torch.compile's OptimizedModule
+    return _forward_keys(inner) if inner is not None else ()
 
 
 def device_of(model: torch.nn.Module) -> torch.device:
