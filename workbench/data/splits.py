@@ -28,6 +28,7 @@ reproduces an example's ``input`` from its ``texts`` entry.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "DataValidationError",
     "ExampleDataset",
     "SPLIT_PROTOCOL",
+    "cap_splits",
 ]
 
 SPLIT_PROTOCOL = (
@@ -540,3 +542,22 @@ def _array_splits(name: str, X: np.ndarray, y: np.ndarray, modality: str, num_cl
     return DataSplits(name=name, train=datasets["train"], val=datasets["val"],
                       test=datasets["test"], task=task, vocab=None, info=info)
 
+
+def cap_splits(splits: DataSplits, train: int | None = None, val: int | None = None, test: int | None = None,
+               seed: int = 0) -> DataSplits:
+    """``splits`` with at most ``train`` / ``val`` / ``test`` examples (seeded random subsets,
+    stratification not kept; None keeps a split), for quick runs and tests.
+
+    Raises:
+        ValueError: a size below 1.
+    """
+    for arg, v in (("train", train), ("val", val), ("test", test)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"cap_splits: {arg} must be None or an integer >= 1; got {v!r}")
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k, cap in (("train", train), ("val", val), ("test", test)):
+        d = getattr(splits, k)
+        if cap is not None and cap < len(d):
+            out[k] = d.subset(sorted(torch.randperm(len(d), generator=g)[:cap].tolist()))
+    return dataclasses.replace(splits, **out)

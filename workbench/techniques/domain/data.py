@@ -24,7 +24,11 @@ import torch
 from torch.utils.data import Dataset
 
 from workbench.data.shared_vocab import reencode, shared_vocabulary
-from workbench.data.splits import DataSplits, ExampleDataset
+from workbench.data.splits import (
+    DataSplits,
+    ExampleDataset,
+    cap_splits,  # noqa: F401 - re-exported by the family
+)
 from workbench.data.text import Vocabulary
 
 
@@ -208,21 +212,3 @@ def domain_splits(source: DataSplits, target: DataSplits, source_name: str | Non
     return DomainSplits(sn, tn, src, tgt, vocab, info)
 
 
-def cap_splits(splits: DataSplits, train: int | None = None, val: int | None = None, test: int | None = None,
-               seed: int = 0) -> DataSplits:
-    """``splits`` with at most ``train`` / ``val`` / ``test`` examples (seeded random subsets,
-    stratification not kept; None keeps a split), for quick runs and tests.
-
-    Raises:
-        ValueError: a size below 1.
-    """
-    for arg, v in (("train", train), ("val", val), ("test", test)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise ValueError(f"cap_splits: {arg} must be None or an integer >= 1; got {v!r}")
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k, cap in (("train", train), ("val", val), ("test", test)):
-        d = getattr(splits, k)
-        if cap is not None and cap < len(d):
-            out[k] = d.subset(sorted(torch.randperm(len(d), generator=g)[:cap].tolist()))
-    return replace(splits, **out)

@@ -27,7 +27,11 @@ from torch.utils.data import Dataset
 
 from workbench.data.shared_vocab import reencode as _reencode
 from workbench.data.shared_vocab import shared_vocabulary
-from workbench.data.splits import DataSplits, ExampleDataset
+from workbench.data.splits import (
+    DataSplits,
+    ExampleDataset,
+    cap_splits,  # noqa: F401 - re-exported by the family
+)
 from workbench.data.text import Vocabulary
 
 
@@ -231,23 +235,3 @@ def subsample(splits: MultiTaskSplits, train: int | None = None, val: int | None
     return replace(splits, **out)
 
 
-def cap_splits(splits: DataSplits, train: int | None = None, val: int | None = None, test: int | None = None,
-               seed: int = 0) -> DataSplits:
-    """A single-task :class:`~workbench.data.splits.DataSplits` with at most ``train`` /
-    ``val`` / ``test`` examples (seeded random subsets; None keeps a split), vocabulary and
-    task unchanged: for quick runs where the single-task baselines and the multi-task model
-    must see the same examples.
-
-    Raises:
-        ValueError: a size below 1.
-    """
-    for arg, v in (("train", train), ("val", val), ("test", test)):
-        if v is not None and v < 1:
-            raise ValueError(f"cap_splits: {arg} must be >= 1 or None; got {v}")
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k, cap in (("train", train), ("val", val), ("test", test)):
-        d = getattr(splits, k)
-        if cap is not None and cap < len(d):
-            out[k] = d.subset(sorted(torch.randperm(len(d), generator=g)[:cap].tolist()))
-    return replace(splits, **out)
