@@ -96,9 +96,11 @@ class AllTargets:
         self.mode = "all"
 
     def describe(self) -> str:
+        """A readable line naming every target (all must be reached)."""
         return " and ".join(t.describe() for t in self.targets)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON: ``{"all": [{"metric", "value", "mode"}, ...]}``, one entry per target."""
         return {"all": [{"metric": t.metric, "value": t.value, "mode": t.mode} for t in self.targets]}
 
     def __repr__(self) -> str:

@@ -90,6 +90,7 @@ class MultiTaskDataset(Dataset):
 
     @property
     def group_names(self) -> list[str]:
+        """Task names in task-index order (the per-group metric names of ``Trainer.evaluate``)."""
         return self.task_names
 
     @property
@@ -155,6 +156,7 @@ class MultiTaskSplits:
 
     @property
     def task_names(self) -> list[str]:
+        """Task names in task-index order."""
         return list(self.tasks)
 
     @property
@@ -164,6 +166,7 @@ class MultiTaskSplits:
 
     @property
     def splits(self) -> dict[str, MultiTaskDataset]:
+        """``{"train", "val", "test"}`` -> the :class:`MultiTaskDataset` of that split (all tasks)."""
         return {"train": self.train, "val": self.val, "test": self.test}
 
 

@@ -78,10 +78,12 @@ class TaskWeighting(Technique):
 
     @property
     def num_tasks(self) -> int:
+        """Number of tasks ``T`` the weights cover (int)."""
         return len(self.task_names)
 
     @classmethod
     def default(cls, splits: Any, **overrides: Any) -> TaskWeighting:
+        """A default instance for multi-task ``splits`` (see :meth:`Technique.default`); ``overrides`` replace constructor arguments (invalid ones raise ``ValueError``)."""
         return cls(**({"task_names": _task_names(splits)} | overrides))
 
     def current_weights(self) -> torch.Tensor:
@@ -151,6 +153,7 @@ class UncertaintyWeighting(TaskWeighting):
         return [{"params": [self.log_vars], "weight_decay": 0.0}]
 
     def current_weights(self) -> torch.Tensor:
+        """The current task weights ``exp(-s_i)``: float ``[K]`` (detached, CPU; Kendall et al. 2018)."""
         return torch.exp(-self.log_vars.detach()).float().cpu()
 
     def on_after_forward(self, state: Any) -> None:
@@ -342,6 +345,7 @@ class TaskScheduling(Technique):
 
     @classmethod
     def default(cls, splits: Any, **overrides: Any) -> TaskScheduling:
+        """A default instance for multi-task ``splits`` (see :meth:`Technique.default`); ``overrides`` replace constructor arguments (invalid ones raise ``ValueError``)."""
         args = {"data": splits.train, "batch_size": 50, "schedule": "round_robin"} | overrides
         if args.get("schedule") == "performance" and args.get("targets") is None:
             args["targets"] = [0.8] * len(_task_names(splits))
