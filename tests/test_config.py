@@ -27,6 +27,8 @@ INVALID = {
     "max_grad_norm": [0.0, -1.0, math.inf],
     "drop_last": ["yes", 1],
     "num_workers": [-1],
+    "group_by_length": ["yes", 1, None],
+    "optimizer_impl": ["fast", "", None, True],
     "precision": ["fp16", "bf32"],
     "compile": ["yes"],
     "compile_mode": ["fast"],

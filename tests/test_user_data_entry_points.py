@@ -89,6 +89,38 @@ def test_default_recipe_by_modality(user_csv, user_arrays):
     assert r.config.loss == "mse" and r.target.metric == "val_loss" and r.target.mode == "min"
 
 
+def test_default_recipes_give_your_data_the_speed_levers(user_csv, user_images):
+    """Issue 19 item 3: your own text trains with length-grouped batches and fused Adam,
+    your own images with fused Adam, through the default recipe of their modality."""
+    import torch
+
+    from workbench.data.samplers import LengthGroupedBatchSampler
+    from workbench.models import build_model
+    from workbench.train import Trainer
+
+    text = baseline_recipe("reviews", splits=user_csv).config
+    assert text.group_by_length and text.optimizer_impl == "fused"
+    trainer = Trainer(build_model("kim_cnn", user_csv.task), text.replace(progress_bar=False, max_steps=2),
+                      user_csv.train, user_csv.val, task=user_csv.task)
+    assert isinstance(trainer.batch_sampler, LengthGroupedBatchSampler)
+    assert trainer.optimizer.defaults["fused"] is True
+    lengths = user_csv.train.lengths
+    batches = list(trainer.batch_sampler)
+    padded = sum(int(lengths[b].max()) * len(b) for b in batches)
+    random_padded = sum(int(lengths[i:i + 50].max()) * len(lengths[i:i + 50]) for i in range(0, len(lengths), 50))
+    assert padded < random_padded  # id order: the two classes' sentences are not sorted by length
+    assert trainer.fit().effective_step == 2
+    images = baseline_recipe("imgs", splits=user_images).config
+    assert images.optimizer_impl == "fused" and not images.group_by_length
+    model = build_model("cnn", user_images.task)
+    trainer = Trainer(model, images.replace(progress_bar=False, max_steps=2), user_images.train,
+                      task=user_images.task)
+    assert trainer.optimizer.defaults["fused"] is True and trainer.batch_sampler is None
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer.fit()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
 # ------------------------------------------------------------------------ entry points
 
 
