@@ -19,12 +19,14 @@ needs_shared = pytest.mark.skipif(not (SHARED / "corpora" / "subjectivity.zip").
 
 @pytest.fixture
 def isolated_nltk(monkeypatch, tmp_path):
-    """NLTK sees only an empty folder; no shared folder; downloads fail."""
+    """NLTK sees only an empty folder; no shared folder; downloads fail; an empty cache of
+    built splits (workbench.data.cache), so loaders read the corpus."""
     empty = tmp_path / "empty_nltk_data"
     empty.mkdir()
     monkeypatch.setattr(nltk.data, "path", [str(empty)])
     monkeypatch.setenv("WORKBENCH_SHARED_NLTK", str(tmp_path / "no_shared_here"))
     monkeypatch.delenv("WORKBENCH_OFFLINE", raising=False)
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "empty_cache"))
     calls = []
 
     def fake_download(name, *args, **kwargs):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data.cache import cache_dir, read_splits, splits_key, write_splits
 from workbench.data.nltk_data import ensure_corpus
 from workbench.data.splits import (
     DEFAULT_FRACTIONS,
@@ -105,19 +106,40 @@ def _tokenized_corpus(key: str, path: str, lowercase: bool) -> tuple[list[str], 
 
 
 def _load_corpus(key: str, seed: int, fractions: Any, min_freq: int, max_length: int | None,
-                 lowercase: bool, max_examples: int | None, max_vocab_size: int | None) -> DataSplits:
+                 lowercase: bool, max_examples: int | None, max_vocab_size: int | None,
+                 cache: bool = True) -> DataSplits:
+    if not isinstance(cache, bool):
+        raise ValueError(f"cache must be True or False; got {cache!r}")
+    path = ckey = None
+    folder = cache_dir() if cache else None
+    if folder is not None:
+        try:
+            settings = {"seed": seed, "fractions": [float(f) for f in fractions], "min_freq": min_freq,
+                        "max_length": max_length, "lowercase": lowercase, "max_examples": max_examples,
+                        "max_vocab_size": max_vocab_size}
+            ckey = splits_key(key, settings)
+        except (TypeError, ValueError):  # arguments JSON cannot write: the loader below rejects them
+            ckey = None
+        if ckey is not None:
+            path = folder / "splits" / f"{key}-{ckey}.pt"
+            hit = read_splits(path, ckey)
+            if hit is not None:
+                return hit
     spec = _CORPORA[key]
-    path = ensure_corpus(spec.corpus)
-    texts, labels, ids, dropped, corpus_size = _read_corpus(key, path)
-    tokens = _tokenized_corpus(key, path, bool(lowercase))
-    extra = {"corpus": spec.corpus, "corpus_path": path, "corpus_size": corpus_size,
+    corpus_path = ensure_corpus(spec.corpus)
+    texts, labels, ids, dropped, corpus_size = _read_corpus(key, corpus_path)
+    tokens = _tokenized_corpus(key, corpus_path, bool(lowercase))
+    extra = {"corpus": spec.corpus, "corpus_path": corpus_path, "corpus_size": corpus_size,
              "dropped_ids": list(dropped),
              "id_order": "sorted NLTK file ids, then sentence order within each file",
              "label_names": {str(i): f"{c} ({spec.categories[i]})" for i, c in enumerate(spec.class_names)}}
-    return _text_splits(key, texts, tokens, labels, ids, spec.class_names, spec.source, seed=seed,
-                        fractions=fractions, min_freq=min_freq, max_length=max_length,
-                        lowercase=lowercase, max_examples=max_examples,
-                        max_vocab_size=max_vocab_size, extra_info=extra)
+    splits = _text_splits(key, texts, tokens, labels, ids, spec.class_names, spec.source, seed=seed,
+                          fractions=fractions, min_freq=min_freq, max_length=max_length,
+                          lowercase=lowercase, max_examples=max_examples,
+                          max_vocab_size=max_vocab_size, extra_info=extra)
+    if path is not None and ckey is not None:
+        write_splits(path, ckey, splits, corpus_path)
+    return splits
 
 
 _TEXT_LOADER_ARGS = """
@@ -130,6 +152,10 @@ _TEXT_LOADER_ARGS = """
         max_examples: draw a stratified subsample of this many examples (seeded) before
             splitting, for quick runs; None: all.
         max_vocab_size: cap on the vocabulary size, specials included.
+        cache: read and write the built splits in the on-disk cache
+            (:mod:`workbench.data.cache`: keyed by the corpus, these arguments and the
+            tokenising code; a second process loads in tens of milliseconds). False
+            rebuilds from the corpus and writes nothing.
 
     Returns:
         :class:`DataSplits` with text items (``input``: 1-D ``torch.long`` token ids),
@@ -146,7 +172,8 @@ _TEXT_LOADER_ARGS = """
 
 def load_subj(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS, min_freq: int = 1,
               max_length: int | None = None, lowercase: bool = True,
-              max_examples: int | None = None, max_vocab_size: int | None = None) -> DataSplits:
+              max_examples: int | None = None, max_vocab_size: int | None = None,
+              cache: bool = True) -> DataSplits:
     """SUBJ: 10,000 movie sentences, subjective (label 1, review snippets from Rotten
     Tomatoes) vs objective (label 0, plot summaries from IMDb); 5,000 each.
 
@@ -156,12 +183,13 @@ def load_subj(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS, min
     89.6-93.4, NBSVM 93.2 (10-fold cross-validation).
     """
     return _load_corpus("subj", seed, fractions, min_freq, max_length, lowercase, max_examples,
-                        max_vocab_size)
+                        max_vocab_size, cache)
 
 
 def load_mr(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS, min_freq: int = 1,
             max_length: int | None = None, lowercase: bool = True,
-            max_examples: int | None = None, max_vocab_size: int | None = None) -> DataSplits:
+            max_examples: int | None = None, max_vocab_size: int | None = None,
+            cache: bool = True) -> DataSplits:
     """MR: 10,662 movie-review snippets, positive (label 1) vs negative (label 0); 5,331 each.
 
     Source: Pang & Lee (2005), ACL; NLTK corpus ``sentence_polarity`` (categories ``neg``,
@@ -169,7 +197,7 @@ def load_mr(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS, min_f
     order. Published accuracy: Kim (2014) CNN 76.1-81.5, NBSVM 79.4.
     """
     return _load_corpus("mr", seed, fractions, min_freq, max_length, lowercase, max_examples,
-                        max_vocab_size)
+                        max_vocab_size, cache)
 
 
 #: Default truncation for pros_cons: the longest sentence has 219 tokens, 99% have <= 25;
@@ -180,7 +208,7 @@ PROS_CONS_MAX_LENGTH = 64
 def load_pros_cons(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS,
                    min_freq: int = 1, max_length: int | None = PROS_CONS_MAX_LENGTH,
                    lowercase: bool = True, max_examples: int | None = None,
-                   max_vocab_size: int | None = None) -> DataSplits:
+                   max_vocab_size: int | None = None, cache: bool = True) -> DataSplits:
     """pros_cons: product-review pros (label 1) and cons (label 0), a second sentiment
     domain beside MR.
 
@@ -196,7 +224,7 @@ def load_pros_cons(seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS
     run-on sentences).
     """
     return _load_corpus("pros_cons", seed, fractions, min_freq, max_length, lowercase,
-                        max_examples, max_vocab_size)
+                        max_examples, max_vocab_size, cache)
 
 
 for _f in (load_subj, load_mr, load_pros_cons):

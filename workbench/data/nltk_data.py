@@ -28,8 +28,6 @@ import os
 import socket
 from pathlib import Path
 
-import nltk
-
 __all__ = [
     "CorpusNotFoundError",
     "DOWNLOAD_TIMEOUT_S",
@@ -99,7 +97,17 @@ def _pointer_path(pointer) -> str:
     return str(getattr(pointer, "path", pointer))
 
 
+def _nltk():
+    """The ``nltk`` module, imported on first use: ``import nltk`` takes 2-3 s (it imports
+    scikit-learn and SciPy), which ``import workbench.data`` and a cached
+    ``load_dataset`` call should not pay."""
+    import nltk
+
+    return nltk
+
+
 def _find_on_nltk_path(name: str) -> str | None:
+    nltk = _nltk()
     for resource in (f"corpora/{name}", f"corpora/{name}/", f"corpora/{name}.zip"):
         try:
             return _pointer_path(nltk.data.find(resource))
@@ -114,6 +122,7 @@ def _offline() -> bool:
 
 def _try_download(name: str) -> str | None:
     """Run ``nltk.download``; return ``None`` on success, else a short reason."""
+    nltk = _nltk()
     captured = io.StringIO()
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
@@ -151,6 +160,7 @@ def find_corpus(name: str, download: bool = True) -> str:
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"corpus name must be a non-empty string; got {name!r}")
+    nltk = _nltk()
     found = _find_on_nltk_path(name)
     if found is not None:
         return found
