@@ -138,6 +138,10 @@ def test_trainer_groups_by_length_when_asked_and_rejects_data_without_lengths(su
     assert trainer.steps_per_epoch == math.ceil(len(subj.train) / 50)
     state = trainer.fit()
     assert state.effective_step == 3
+    # any data set of text items works (here a Subset, which has no .lengths)
+    sub = torch.utils.data.Subset(subj.train, list(range(0, 400)))
+    t = Trainer(build_model("kim_cnn", subj.task), cfg, sub, task=subj.task)
+    assert torch.equal(t.batch_sampler.lengths.long(), subj.train.lengths[:400])
     # a sampler passed in wins over the config
     given = ResumableRandomSampler(subj.train, seed=1)
     assert Trainer(build_model("kim_cnn", subj.task), cfg, subj.train, task=subj.task, sampler=given).sampler is given

@@ -115,6 +115,25 @@ class SkipFirst(Sampler):
             self.sampler.load_state_dict(state)
 
 
+def token_lengths(data: Any) -> torch.Tensor | None:
+    """Tokens per example of a text data set: ``data.lengths`` when it has them (an
+    :class:`~workbench.data.splits.ExampleDataset` of text), else the length of every
+    item's ``"input"`` when each is a 1-D tensor (any data set of text items, such as a
+    ``torch.utils.data.Subset`` or a technique's wrapper); ``LongTensor [N]``, or None for
+    data whose inputs are not 1-D (images, feature vectors)."""
+    lengths = getattr(data, "lengths", None)
+    if isinstance(lengths, torch.Tensor):
+        return lengths.long()
+    out = []
+    for i in range(len(data)):
+        item = data[i]
+        x = item.get("input") if isinstance(item, dict) else None
+        if not isinstance(x, torch.Tensor) or x.dim() != 1 or x.dtype.is_floating_point:
+            return None
+        out.append(len(x))
+    return torch.tensor(out, dtype=torch.long)
+
+
 class LengthGroupedBatchSampler(Sampler[list[int]]):
     """Batches of positions whose examples have similar lengths, so a padded text batch
     carries little padding; seeded per ``(seed, epoch)`` and resumable like

@@ -21,7 +21,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from workbench.config import TaskSpec, TrainingConfig
-from workbench.data.samplers import LengthGroupedBatchSampler, ResumableRandomSampler, SkipFirst
+from workbench.data.samplers import (
+    LengthGroupedBatchSampler,
+    ResumableRandomSampler,
+    SkipFirst,
+    token_lengths,
+)
 from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.train import checkpoint as ckpt
 from workbench.train.events import Event, Technique, handlers_for
@@ -80,8 +85,9 @@ class Trainer:
             (default :class:`~workbench.data.samplers.ResumableRandomSampler` seeded with
             ``config.seed``); or ``batch_sampler``: one yielding lists of positions.
             With neither given and ``config.group_by_length``, the batch sampler is a
-            :class:`~workbench.data.samplers.LengthGroupedBatchSampler` over
-            ``train_data.lengths`` (text), seeded with ``config.seed``.
+            :class:`~workbench.data.samplers.LengthGroupedBatchSampler` over the token
+            lengths of ``train_data`` (:func:`~workbench.data.samplers.token_lengths`),
+            seeded with ``config.seed``.
         collate_fn: overrides the task's collator.
         param_groups: parameter groups for the optimizer (default
             ``model.parameters()``).
@@ -94,7 +100,7 @@ class Trainer:
     Raises:
         ValueError: empty training data, a missing task for the collator, a
             ``batch_sampler`` together with ``sampler``, ``group_by_length`` on training
-            data without token lengths, data that does not fit the task
+            data that is not text, data that does not fit the task
             or the model (the message names the split, the example id and the field), or
             a config schedule that does not fit the run's optimizer steps (for example
             ``warmup_steps`` longer than the run; not checked for a given ``scheduler``).
@@ -129,11 +135,11 @@ class Trainer:
         if len(set(names)) != len(names):
             raise ValueError(f"Trainer: technique names must be unique (checkpoint keys); got {names}")
         if sampler is None and batch_sampler is None and config.group_by_length:
-            lengths = getattr(train_data, "lengths", None)
+            lengths = token_lengths(train_data)
             if lengths is None:
                 raise ValueError("Trainer: TrainingConfig.group_by_length=True needs text training data "
-                                 "(a data set with token .lengths, such as a text ExampleDataset); got "
-                                 f"{type(train_data).__name__} without lengths. Set group_by_length=False")
+                                 "(items whose 'input' is a 1-D tensor of token ids); got "
+                                 f"{type(train_data).__name__} with other inputs. Set group_by_length=False")
             batch_sampler = LengthGroupedBatchSampler(lengths, config.batch_size, seed=config.seed,
                                                       drop_last=config.drop_last)
         self.batch_sampler = batch_sampler
