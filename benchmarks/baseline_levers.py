@@ -166,7 +166,7 @@ def step_part(splits: Any, steps: int, rounds: int, check_steps: int) -> tuple[l
         out.append(row)
         print(f"  {name:<32} {wall:7.1f} ms/step (x{row['speedup']:.2f}), CPU {cpu:7.1f} ms "
               f"(x{row['cpu_speedup']:.2f}), padding {row['padding']:.0%}", flush=True)
-    batches = grouped[False][:check_steps]
+    batches = _batches(splits, False, check_steps)
     ref = _steps(splits, batches, "foreach")[1]
     numerics: dict[str, Any] = {"steps": check_steps}
     for impl in ("fused", "for_loop"):

@@ -90,8 +90,9 @@ def test_default_recipe_by_modality(user_csv, user_arrays):
 
 
 def test_default_recipes_give_your_data_the_speed_levers(user_csv, user_images):
-    """Issue 19 item 3: your own text trains with length-grouped batches and fused Adam,
-    your own images with fused Adam, through the default recipe of their modality."""
+    """Issue 19 item 3: your own text and images train with fused Adam through the default
+    recipe of their modality, and your text takes length-grouped batches like the
+    built-in corpora (``group_by_length=True``)."""
     import torch
 
     from workbench.data.samplers import LengthGroupedBatchSampler
@@ -99,14 +100,14 @@ def test_default_recipes_give_your_data_the_speed_levers(user_csv, user_images):
     from workbench.train import Trainer
 
     text = baseline_recipe("reviews", splits=user_csv).config
-    assert text.group_by_length and text.optimizer_impl == "fused"
-    trainer = Trainer(build_model("kim_cnn", user_csv.task), text.replace(progress_bar=False, max_steps=2),
+    assert text.optimizer_impl == "fused" and not text.group_by_length
+    grouped = baseline_recipe("reviews", splits=user_csv, group_by_length=True).config
+    trainer = Trainer(build_model("kim_cnn", user_csv.task), grouped.replace(progress_bar=False, max_steps=2),
                       user_csv.train, user_csv.val, task=user_csv.task)
     assert isinstance(trainer.batch_sampler, LengthGroupedBatchSampler)
     assert trainer.optimizer.defaults["fused"] is True
     lengths = user_csv.train.lengths
-    batches = list(trainer.batch_sampler)
-    padded = sum(int(lengths[b].max()) * len(b) for b in batches)
+    padded = sum(int(lengths[b].max()) * len(b) for b in trainer.batch_sampler)
     random_padded = sum(int(lengths[i:i + 50].max()) * len(lengths[i:i + 50]) for i in range(0, len(lengths), 50))
     assert padded < random_padded  # id order: the two classes' sentences are not sorted by length
     assert trainer.fit().effective_step == 2
