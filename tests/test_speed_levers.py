@@ -158,3 +158,37 @@ def test_recipes_carry_fused_adam_and_length_grouping_is_an_option():
     assert {m: r["config"]["optimizer_impl"] for m, r in DEFAULT_RECIPES.items()} == {
         "text": "fused", "vision": "fused", "tabular": "fused"}
     assert baseline_recipe("subj", group_by_length=True).config.group_by_length
+
+
+def test_resume_mid_epoch_with_fused_adam_and_grouped_batches_is_bit_identical(subj, tmp_path):
+    from workbench.train import Technique
+
+    class StopAt(Technique):
+        name = "stop_at"
+
+        def __init__(self, k):
+            super().__init__()
+            self.k = k
+
+        def on_step_end(self, state):
+            if self.k is not None and state.effective_step == self.k:
+                state.request_stop("test stop")
+
+    small = subj.train.subset(list(range(0, len(subj.train), len(subj.train) // 300))[:300])  # both classes
+    cfg = TrainingConfig(epochs=2, batch_size=50, group_by_length=True, optimizer_impl="fused", lr=2e-3,
+                         progress_bar=False, seed=3)
+
+    def trainer(k=None):
+        torch.manual_seed(0)
+        return Trainer(build_model("kim_cnn", subj.task), cfg, small, task=subj.task, techniques=[StopAt(k)])
+
+    straight = trainer()
+    straight.fit()
+    part = trainer(4)  # 6 batches per epoch: step 4 is mid-epoch
+    part.fit()
+    part.save_checkpoint(tmp_path / "ckpt.pt")
+    resumed = trainer()
+    resumed.load_checkpoint(tmp_path / "ckpt.pt")
+    assert resumed.fit().effective_step == straight.state.effective_step == 12
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
