@@ -20,13 +20,16 @@ training examples, with the same batch size, loss (mean cross-entropy) and optim
   valid)``) with ``OptimWrapper(torch.optim.Adam)``; its default callbacks (``Recorder``
   keeps the smoothed loss every batch) less the progress bar; validation cancelled.
 
-Rounds rotate the order of the frameworks (round r starts with framework r mod 4), so a slow
-drift in machine speed spreads over all of them. An epoch's seconds run from the end of the
-previous epoch (the start of the first epoch for epoch 1) to the end of this one, as each
-framework's own epoch hooks see it: every recurring per-epoch cost is charged. What a fit
-spends outside its epochs (building the loop, the first DataLoader, loggers) is reported as
-``fit_overhead_s``. Figures: the median and quartiles of seconds per epoch over all rounds,
-and the ratio of the medians to the plain loop's.
+In each round every framework runs one short fit (``--epochs``) from the round's initial
+weights, in an order that rotates (round r starts with framework r mod 4), so the fits of a
+round ran within seconds of each other and a drift in machine speed spreads over all of
+them. An epoch's seconds run from the end of the previous epoch (the start of the first
+epoch for epoch 1) to the end of this one, as each framework's own epoch hooks see it: every
+recurring per-epoch cost is charged. What a fit spends outside its epochs (building the
+loop, loggers) is reported as ``fit_overhead_s``. Figures: the median and quartiles of
+seconds per epoch over all rounds, and ``ratio_to_plain``: the median over rounds of the
+round's ratio (the framework's median epoch over the plain loop's in the same round), which
+cancels most of a shared machine's drift (``ratio_q1`` / ``ratio_q3`` its quartiles).
 
 Lightning and fastai are optional (``pip install -e .[bench]``); without them the script
 says so and measures the rest.
@@ -34,7 +37,7 @@ says so and measures the rest.
     python benchmarks/peers.py [--quick] [--threads N] [--datasets digits subj]
                                [--frameworks plain trainer lightning fastai]
 
-``--quick`` trains on a seeded random 1,500 of the SUBJ training sentences (a full SUBJ epoch
+``--quick`` trains on a seeded random 1,000 of the SUBJ training sentences (a full SUBJ epoch
 is ~16 s per framework) and runs fewer rounds. Each data set starts with one untimed warm-up
 fit per framework (one-off imports). Last line of stdout: one JSON object with the key figures.
 """
@@ -260,14 +263,15 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="fewer rounds and epochs, SUBJ capped at 1,500 sentences (a few minutes)")
+                    help="fewer rounds and epochs, SUBJ capped at 1,000 sentences (a few minutes)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads (default 1: the steadiest timings on a shared machine)")
     ap.add_argument("--datasets", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=list(FRAMEWORKS))
-    ap.add_argument("--rounds", type=int, default=None, help="rounds per data set (default: 5, quick 2)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds per data set (default: digits 10 / subj 4; quick: digits 6 / subj 3)")
     ap.add_argument("--epochs", type=int, default=None,
-                    help="epochs per fit (default: digits 10 / subj 3; quick: digits 4 / subj 2)")
+                    help="epochs per fit (default: digits 3 / subj 2; quick: digits 2 / subj 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     # the peers' chatter (the tips about DataLoader workers) is not a result
@@ -282,16 +286,16 @@ def main() -> None:
               f"pip install -e .[bench] -c constraints.txt", flush=True)
     if "plain" not in frameworks:
         frameworks.insert(0, "plain")  # every ratio is to the plain loop
-    rounds = args.rounds or (2 if args.quick else 5)
-    cap = {"digits": None, "subj": 1500 if args.quick else None}
+    cap = {"digits": None, "subj": 1000 if args.quick else None}
     results = []
     print(f"{'dataset':8} {'round':>5} {'framework':10} {'s/epoch (median)':>17} {'fit overhead s':>15}", flush=True)
     for name in args.datasets:
         case = CASES[name]
-        epochs = args.epochs or ({"digits": 4, "subj": 2} if args.quick else {"digits": 10, "subj": 3})[name]
+        epochs = args.epochs or ({"digits": 2, "subj": 1} if args.quick else {"digits": 3, "subj": 2})[name]
+        rounds = args.rounds or ({"digits": 6, "subj": 3} if args.quick else {"digits": 10, "subj": 4})[name]
         splits = cap_splits(load_dataset(name), train=cap[name])
         loader = plain_loader(name, splits, case["batch_size"])
-        per = {f: {"epochs": [], "overhead": []} for f in frameworks}
+        per = {f: {"epochs": [], "overhead": [], "ratios": []} for f in frameworks}
         # warm-up, not timed: the first fit in a process pays one-off imports (torch.optim's
         # first Adam imports torch._dynamo, ~5 s here; Lightning and fastai load their modules)
         torch.manual_seed(0)
@@ -302,26 +306,31 @@ def main() -> None:
             torch.manual_seed(r)
             init = build_model(case["model"], splits.task).state_dict()
             order = frameworks[r % len(frameworks):] + frameworks[: r % len(frameworks)]
+            this_round = {}
             for f in order:
                 ep, over = run_one(f, name, case, splits, loader, init, epochs, seed=r)
+                this_round[f] = statistics.median(ep)
                 per[f]["epochs"] += ep
                 per[f]["overhead"].append(over)
                 print(f"{name:8} {r:>5} {f:10} {statistics.median(ep):>17.4f} {over:>15.3f}", flush=True)
-        plain_med = statistics.median(per["plain"]["epochs"])
+            for f in frameworks:
+                per[f]["ratios"].append(this_round[f] / this_round["plain"])
         for f in frameworks:
             q1, med, q3 = quartiles(per[f]["epochs"])
+            rq1, rmed, rq3 = quartiles(per[f]["ratios"])
             results.append({"dataset": name, "model": case["model"], "framework": f,
                             "train_examples": len(splits.train), "batch_size": case["batch_size"],
                             "rounds": rounds, "epochs_per_fit": epochs, "s_per_epoch_median": med,
-                            "s_per_epoch_q1": q1, "s_per_epoch_q3": q3, "ratio_to_plain": med / plain_med,
+                            "s_per_epoch_q1": q1, "s_per_epoch_q3": q3, "ratio_to_plain": rmed,
+                            "ratio_q1": rq1, "ratio_q3": rq3,
                             "fit_overhead_s_median": statistics.median(per[f]["overhead"])})
     print()
     print(f"{'dataset':8} {'framework':10} {'s/epoch median':>15} {'quartiles':>17} {'x plain':>8} "
-          f"{'fit overhead s':>15}")
+          f"{'(quartiles)':>13} {'fit overhead s':>15}")
     for res in results:
         print(f"{res['dataset']:8} {res['framework']:10} {res['s_per_epoch_median']:>15.4f} "
               f"{res['s_per_epoch_q1']:>8.4f}-{res['s_per_epoch_q3']:<8.4f} {res['ratio_to_plain']:>8.3f} "
-              f"{res['fit_overhead_s_median']:>15.3f}")
+              f"{res['ratio_q1']:>6.3f}-{res['ratio_q3']:<6.3f} {res['fit_overhead_s_median']:>15.3f}")
     verdicts = {}
     for name in args.datasets:
         by = {r["framework"]: r for r in results if r["dataset"] == name}
