@@ -340,8 +340,8 @@ def main() -> None:
         peers = {f: by[f]["ratio_to_plain"] for f in ("lightning", "fastai") if f in by}
         ok = t <= TARGET and all(t < v for v in peers.values())
         verdicts[name] = ok
-        print(f"{name}: Trainer {t:.3f}x the plain loop (target <= {TARGET}), "
-              + ", ".join(f"{f} {v:.3f}x" for f, v in peers.items())
+        print(f"{name}: Trainer {t:.3f}x the plain loop (target <= {TARGET})"
+              + "".join(f", {f} {v:.3f}x" for f, v in peers.items())
               + f" -> {'meets' if ok else 'MISSES'} the target"
               + ("" if len(peers) == 2 else " (peers not all measured)"))
     print(json.dumps(json_clean({"benchmark": "peers", "quick": args.quick, "torch_threads": torch.get_num_threads(),
