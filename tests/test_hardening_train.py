@@ -125,6 +125,37 @@ def test_skip_on_a_nonfinite_loss_drops_its_whole_accumulation_window():
     assert finite(t.model) and all(math.isfinite(r["train_loss"]) for r in s.history)
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_gradient_finiteness_check_finds_every_nonfinite_value_and_leaves_gradients_alone(monkeypatch, big):
+    """Both paths of the pre-step check (the fused kernel for small models, per-tensor sums
+    above ``_FUSED_CHECK_MAX_NUMEL``): NaN, +inf or -inf anywhere is found; finite gradients,
+    including -0.0 and values whose squares overflow float32, pass and stay bit-identical."""
+    import workbench.train.trainer as trainer_mod
+
+    if big:
+        monkeypatch.setattr(trainer_mod, "_FUSED_CHECK_MAX_NUMEL", 0)
+    data, task = tiny_data(n=16)
+    t = Trainer(tiny_model(), cfg(), data, task=task)
+    params = [p for g in t.optimizer.param_groups for p in g["params"]]
+    torch.manual_seed(0)
+    for p in params:
+        p.grad = torch.randn_like(p)
+    params[0].grad.view(-1)[0] = -0.0
+    params[-1].grad.view(-1)[-1] = 1e30  # its square (a 2-norm's term) is inf in float32
+    before = [p.grad.clone() for p in params]
+    assert t._grads_finite()
+    for p, b in zip(params, before):
+        assert torch.equal(p.grad, b) and torch.equal(torch.signbit(p.grad), torch.signbit(b))
+    for bad in (math.nan, math.inf, -math.inf):
+        for k in (0, len(params) - 1):
+            params[k].grad.view(-1)[1] = bad
+            assert not t._grads_finite(), (bad, k)
+            params[k].grad.copy_(before[k])
+    assert t._grads_finite()
+    params[1].grad = None  # parameters without a gradient are not checked
+    assert t._grads_finite()
+
+
 def test_skip_stops_when_the_weights_themselves_are_nonfinite():
     data, task = tiny_data(n=40)
 

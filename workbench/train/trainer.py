@@ -180,6 +180,8 @@ class Trainer:
         # a non-finite loss in the accumulation window with on_nonfinite="skip": the window's
         # optimizer step is dropped at its boundary
         self._window_nonfinite = False
+        # per device: (found_inf flag, scale 1.0) for the fused finiteness check of the gradients
+        self._finite_flags: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
         # between a micro-batch's batch_start and its counters' update: a checkpoint there
         # would not match the gradients (save_checkpoint refuses it)
         self._in_micro_batch = False
@@ -577,14 +579,35 @@ class Trainer:
         return False
 
     def _grads_finite(self) -> bool:
-        """Whether every gradient the optimizer would apply is finite: one fused
-        ``torch._foreach_norm`` (as ``clip_grad_norm_`` computes) and one host sync."""
+        """Whether every gradient the optimizer would apply is finite, with one host read.
+
+        Small models (at most ``_FUSED_CHECK_MAX_NUMEL`` gradient values on one device, one
+        dtype): one fused ``torch._amp_foreach_non_finite_check_and_unscale_`` call, the
+        kernel AMP's ``GradScaler`` uses to find inf/NaN, with a scale of exactly 1
+        (``g * 1.0 == g`` bit for bit; NaN stays NaN): a few times cheaper than a
+        ``torch._foreach_norm`` on a step of a few milliseconds. Larger ones: the sum of
+        each gradient (a read-only pass; the kernel above also writes every value back), in
+        which any NaN or inf stays non-finite. Sparse gradients: a per-tensor check."""
         grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
         if not grads:
             return True
+        g0 = grads[0]
         try:
-            total = torch.stack(torch._foreach_norm(grads)).sum()
-        except (RuntimeError, TypeError, NotImplementedError):  # sparse or mixed-device gradients
+            if (sum(g.numel() for g in grads) <= _FUSED_CHECK_MAX_NUMEL
+                    and all(g.device == g0.device and g.dtype == g0.dtype and g.layout == torch.strided
+                            for g in grads)):
+                flags = self._finite_flags.get(g0.device)
+                if flags is None:
+                    flags = self._finite_flags[g0.device] = (torch.zeros(1, device=g0.device),
+                                                             torch.ones(1, device=g0.device))
+                found_inf, one = flags
+                found_inf.zero_()
+                torch._amp_foreach_non_finite_check_and_unscale_(grads, found_inf, one)
+                return not bool(found_inf.item())
+            # float32 accumulation for half-precision gradients (no overflow of finite values)
+            total = torch.stack([g.sum(dtype=torch.float64 if g.dtype == torch.float64 else torch.float32)
+                                 .to(g0.device, torch.float64) for g in grads]).sum()
+        except (RuntimeError, TypeError, NotImplementedError):  # sparse gradients, a dtype without the kernel
             return not ckpt.nonfinite_tensors({str(i): g for i, g in enumerate(grads)})
         return math.isfinite(float(total))
 
@@ -1024,6 +1047,9 @@ def _nan(x: Any) -> bool:
 _NULL_CONTEXT = nullcontext()
 #: training logits kept for the running accuracy before they are scored (4 MiB of float32)
 _ACC_MAX_NUMEL = 1 << 20
+#: gradients of at most this many values in all take the fused finiteness check (see
+#: ``Trainer._grads_finite``); larger ones a read-only sum per tensor
+_FUSED_CHECK_MAX_NUMEL = 1 << 18
 
 
 def _progress(iterable: Iterable[Any], enabled: bool, desc: str, total: int):
