@@ -218,7 +218,7 @@ def test_results_table_strings_and_claims():
     cols = list(table.columns)
     assert cols.index("claimed") == cols.index("time ratio") + 1
     row = table.iloc[1]
-    assert row["time to target (s)"] == "7.0 ± 0.5"
+    assert row["time to target (s)"] == "7.00 ± 0.50"
     assert row["examples to target"] == "3,200 ± 0"
     assert row["final metric"] == "0.960 ± 0.010"
     assert row["time ratio"] == "0.70 ± 0.08"
@@ -237,6 +237,13 @@ def test_results_table_strings_and_claims():
     assert "claimed" not in plots.results_table(make_summary().assign(claim="")).columns
     with pytest.raises(ValueError, match="variant"):
         plots.results_table(make_summary().drop(columns=["variant"]))
+
+
+def test_results_table_one_seed_has_no_spread_and_shows_the_verdict():
+    one = make_summary().assign(seeds=1, verdict=["baseline", "one seed: no verdict", "baseline", ""])
+    row = plots.results_table(one).iloc[1]
+    assert row["time to target (s)"] == "7.00" and row["time ratio"] == "0.70"
+    assert row["examples to target"] == "3,200" and row["verdict"] == "one seed: no verdict"
 
 
 def test_lr_schedule_and_learning_curve():

@@ -534,7 +534,8 @@ def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], basel
     from the baseline's; False when they are the same to 1e-6, so the run did the same work),
     ``time_diff_s`` (mean time-to-target minus the baseline's, seconds) and
     ``run_spread_s`` (the sample standard deviation of the baseline's time-to-target over
-    its seeds: the run-to-run spread; NaN with one seed).
+    its seeds: the run-to-run spread; NaN with one seed), and ``verdict``: the reason
+    :func:`time_verdict` gives (``"baseline"`` for the baseline's row).
     """
     import pandas as pd
 
@@ -573,6 +574,10 @@ def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], basel
                               if base_t else math.nan)
         row["run_spread_s"] = _mean_std(base_t)[1] if len(base_t) > 1 else math.nan
         row["claim"] = claims.get(variant, "")
+        row["verdict"] = "baseline" if variant == baseline else time_verdict(
+            len(runs), row["time_to_target_ratio"], row["time_to_target_ratio_std"],
+            row["examples_to_target_ratio"], row["examples_to_target_ratio_std"], row["curves_differ"],
+            row["time_diff_s"], row["run_spread_s"])[1]
         out.append(row)
     return pd.DataFrame(out)
 

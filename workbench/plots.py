@@ -27,6 +27,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from workbench.report import format_count, format_number
+
 __all__ = [
     "AXIS_TITLES",
     "axis_title",
@@ -554,19 +556,29 @@ def plot_learning_curve(
 
 # --------------------------------------------------------------------------- table
 
-# (label, mean column, std column, number format, text when the mean is NaN)
-_TABLE_COLUMNS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("time to target (s)", "time_to_target_s_mean", "time_to_target_s_std", "{:.1f}",
+def _fmt_sig(v: float) -> str:
+    return format_number(v)
+
+
+def _fmt_std(v: float) -> str:
+    return format_number(v, sig=2)
+
+
+def _fmt_ratio(v: float) -> str:
+    return f"{v:.2f}"
+
+
+# (label, mean column, std column, formats of the mean and the spread, text when the mean is NaN)
+_TABLE_COLUMNS: tuple[tuple[str, str, str, Any, Any, str], ...] = (
+    ("time to target (s)", "time_to_target_s_mean", "time_to_target_s_std", _fmt_sig, _fmt_std, "not reached"),
+    ("examples to target", "examples_to_target_mean", "examples_to_target_std", format_count, format_count,
      "not reached"),
-    ("examples to target", "examples_to_target_mean", "examples_to_target_std", "{:,.0f}",
+    ("final metric", "final_metric_mean", "final_metric_std", _fmt_sig, _fmt_std, "—"),
+    ("training time (s)", "wall_time_s_mean", "wall_time_s_std", _fmt_sig, _fmt_std, "—"),
+    ("test accuracy", "test_accuracy_mean", "test_accuracy_std", _fmt_sig, _fmt_std, "—"),
+    ("time ratio", "time_to_target_ratio", "time_to_target_ratio_std", _fmt_ratio, _fmt_ratio, "not reached"),
+    ("examples ratio", "examples_to_target_ratio", "examples_to_target_ratio_std", _fmt_ratio, _fmt_ratio,
      "not reached"),
-    ("final metric", "final_metric_mean", "final_metric_std", "{:.3f}", "—"),
-    ("training time (s)", "wall_time_s_mean", "wall_time_s_std", "{:.1f}", "—"),
-    ("test accuracy", "test_accuracy_mean", "test_accuracy_std", "{:.3f}", "—"),
-    ("time ratio", "time_to_target_ratio", "time_to_target_ratio_std", "{:.2f}",
-     "not reached"),
-    ("examples ratio", "examples_to_target_ratio", "examples_to_target_ratio_std",
-     "{:.2f}", "not reached"),
 )
 
 
@@ -577,12 +589,13 @@ def _is_nan(v: Any) -> bool:
         return False
 
 
-def _mean_std(mean: Any, std: Any, fmt: str, nan_text: str) -> str:
+def _mean_std(mean: Any, std: Any, fmt: Any, std_fmt: Any, nan_text: str, seeds: Any = None) -> str:
     if _is_nan(mean):
         return nan_text
-    s = fmt.format(float(mean))
-    if not _is_nan(std):
-        s += " ± " + fmt.format(float(std))
+    s = fmt(float(mean))
+    one = isinstance(seeds, (int, np.integer)) and seeds < 2  # no spread of one value
+    if not _is_nan(std) and not one:
+        s += " ± " + std_fmt(float(std))
     return s
 
 
@@ -592,7 +605,8 @@ def results_table(
     """Summary formatted for display: one row per (data set, variant), strings.
 
     Columns: ``dataset``, ``variant``, ``seeds`` and ``reached`` when present, then
-    "mean ± std" strings for each of time to target, examples to target, final metric,
+    "mean ± std" strings (three significant figures, thousands separators; no "± std" for
+    a row of one seed, where it would read as a measured spread) for each of time to target, examples to target, final metric,
     test accuracy, and the ratios to the baseline (time ratio, examples ratio) whose
     columns are in ``summary``; a NaN mean reads "not reached" (to-target columns) or
     "—". ``reached`` is shown as ``k/n`` when it counts seeds. With ``claims`` (variant ->
@@ -600,6 +614,8 @@ def results_table(
     "claimed" column is put beside the measured time ratio; variants without a claim
     get "". Without ``claims``, a ``claim`` column of ``summary`` (as
     :func:`workbench.experiment.summarize` writes) is used when any entry is non-empty.
+    A ``verdict`` column of ``summary`` (the runner's reading of each ratio, e.g. "one
+    seed: no verdict") is shown last.
 
     Raises ``ValueError`` if ``dataset`` or ``variant`` is missing.
     """
@@ -632,13 +648,16 @@ def results_table(
             "—" if _is_nan(v) else f"{m}: {v:g}" if isinstance(v, (int, float)) else f"{m}: {v}"
             for m, v in zip(summary["target_metric"], summary["target_value"])
         ]
-    for label, mcol, scol, fmt, nan_text in _TABLE_COLUMNS:
+    seeds = list(out["seeds"]) if "seeds" in out.columns else [None] * len(summary)
+    for label, mcol, scol, fmt, std_fmt, nan_text in _TABLE_COLUMNS:
         if mcol not in summary.columns:
             continue
         stds = summary[scol] if scol in summary.columns else [math.nan] * len(summary)
-        out[label] = [_mean_std(m, s, fmt, nan_text) for m, s in zip(summary[mcol], stds)]
+        out[label] = [_mean_std(m, s, fmt, std_fmt, nan_text, n) for m, s, n in zip(summary[mcol], stds, seeds)]
         if label == "time ratio" and claims is not None:
             out["claimed"] = [claims.get(v, "") for v in summary["variant"]]
     if claims is not None and "claimed" not in out.columns:
         out["claimed"] = [claims.get(v, "") for v in summary["variant"]]
+    if "verdict" in summary.columns:
+        out["verdict"] = ["" if _is_nan(v) else str(v) for v in summary["verdict"]]
     return out.reset_index(drop=True)
