@@ -270,3 +270,48 @@ def test_control_panel_shows_exceptions(capsys):
     assert not box.button.disabled
     with pytest.raises(ValueError, match="has no .value"):
         ui.control_panel({"bad": object()}, on_run)
+
+
+def test_control_panel_feedback_on_every_control_and_button_states():
+    seen_states = []
+    box = None
+
+    def on_run(lr, epochs, optimizer):
+        seen_states.append((box.state, box.button.description, box.button.button_style, box.button.disabled))
+        if epochs == 9:
+            raise ValueError("epochs 9 is unlucky")
+        return None
+
+    controls = {"lr": ui.lr_slider(1e-2), "epochs": ui.epochs_slider(4), "optimizer": ui.dropdown(["adam", "sgd"])}
+    box, _ = ui.control_panel(controls, on_run, run_label="Go")
+    assert box.state == "ready" and "epochs 4" in box.preview.value and "learning rate 0.0100" in box.preview.value
+    for name, value in (("lr", 1e-3), ("epochs", 5), ("optimizer", "sgd")):
+        before = box.preview.value
+        controls[name].value = value  # a user's move: feedback at once, before any run
+        assert box.preview.value != before, name
+        assert box.state == "changed" and "press Go" in box.status.value
+    box.button.click()
+    assert seen_states == [("running", "Running…", "warning", True)]
+    assert box.state == "done" and box.button.button_style == "success" and box.button.description == "Go"
+    controls["epochs"].value = 9
+    assert box.state == "changed" and box.button.button_style == "primary"
+    box.button.click()
+    assert box.state == "error" and box.button.button_style == "danger" and "unlucky" in box.status.value
+    assert not box.button.disabled
+
+
+def test_control_panel_preview_and_enabled_follow_the_choice():
+    controls = {"kind": ui.dropdown(["step", "cosine"]), "gamma": widgets.FloatSlider(value=0.1, min=0.05, max=0.9),
+                "steps": widgets.IntSlider(value=10, min=1, max=100)}
+    box, _ = ui.control_panel(
+        controls, lambda **kw: None,
+        preview=lambda kind, gamma, steps: f"{kind}: {steps} steps" if steps < 50 else 1 / 0,
+        enabled=lambda kind, **_: {"kind", "steps"} | ({"gamma"} if kind == "step" else set()))
+    assert box.preview.value == "step: 10 steps" and not controls["gamma"].disabled
+    controls["kind"].value = "cosine"
+    assert controls["gamma"].disabled and not controls["steps"].disabled
+    assert box.preview.value == "cosine: 10 steps"
+    controls["steps"].value = 60  # the preview's error is shown, not raised
+    assert "ZeroDivisionError" in box.preview.value
+    ui.set_enabled(controls, ["gamma"])
+    assert not controls["gamma"].disabled and controls["kind"].disabled

@@ -338,13 +338,15 @@ class Experiment:
         seed = self.seeds[0]
         for dataset, splits in self.data.items():
             for variant in self.variants:
+                # the run's own budget (schedules are sized from it); _StopAfterFirstStep ends it
                 config = self._config(dataset, variant, seed).replace(
-                    max_steps=1, eval_every_epochs=None, eval_every_steps=None, progress_bar=False,
+                    eval_every_epochs=None, eval_every_steps=None, progress_bar=False,
                     checkpoint_dir=None, checkpoint_every_steps=None, checkpoint_every_epochs=None,
                     metrics_dir=None, restore_best=False, early_stopping_patience=None)
                 seed_everything(seed)
                 model = self._factory(dataset, variant)(splits.task)
-                Trainer(model, config, splits.train, None, task=splits.task).fit()
+                Trainer(model, config, splits.train, None, task=splits.task,
+                        techniques=[_StopAfterFirstStep()]).fit()
         return time.perf_counter() - t0
 
     def run_one(self, dataset: str, variant: Variant, seed: int) -> RunRecord:
@@ -397,6 +399,17 @@ class Experiment:
                 if _is_eval_row(row)]
         rows += self._live_rows
         return _frame(rows)
+
+
+class _StopAfterFirstStep(Technique):
+    """Ends a warm-up run after its first optimizer step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "_warmup_stop"
+
+    def on_step_end(self, state) -> None:
+        state.request_stop("warm-up step done")
 
 
 class _LiveHook(Technique):
