@@ -257,3 +257,14 @@ def test_lr_schedule_and_learning_curve():
     assert {t.name for t in fig.data} == {"training loss", "validation loss",
                                           "training accuracy", "validation accuracy"}
     assert plots.plot_learning_curve([]).layout.annotations[0].text == "no data yet"
+
+
+def test_lr_finder_axis_holds_the_whole_smoothed_curve():
+    lrs = [10 ** (-6 + 6 * i / 99) for i in range(100)]
+    smoothed = [2.3 - 1.5 * i / 70 if i < 70 else 0.8 + (i - 70) * 0.25 for i in range(100)]  # falls, then diverges
+    losses = [v + (0.6 if i % 10 == 0 else -0.1) + (5.0 if i == 98 else 0.0) for i, v in enumerate(smoothed)]
+    fig = plots.plot_lr_finder(lrs, losses, smoothed)
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= min(losses) and hi >= max(smoothed)  # nothing of the smoothed curve off the axis
+    cut = sum(v > hi for v in losses)
+    assert cut >= 1 and any(f"{cut:,} batch losses above" in a.text for a in fig.layout.annotations)

@@ -501,12 +501,21 @@ def plot_lr_finder(
                             "xref": "x", "y": 1.0, "yref": "paper", "showarrow": False,
                             "xanchor": "left", "yanchor": "bottom",
                             "font": {"size": 11, "color": "gray"}})
-    finite = [v for v in (smoothed if smoothed is not None else losses) if math.isfinite(v)]
+    curve = [v for v in (smoothed if smoothed is not None else losses) if math.isfinite(v)]
+    raw = [v for v in losses if math.isfinite(v)]
     layout: dict[str, Any] = {}
-    if finite:  # clip the y axis so the divergence at the end does not flatten the curve
-        lo, first = min(finite), finite[0]
-        hi = max(first, lo) + 0.5 * max(first - lo, 1e-3)
-        layout["yaxis_range"] = [lo - 0.05 * (hi - lo), hi]
+    if curve:
+        # the whole smoothed curve and every batch loss below its top stay on the axis; only
+        # single batch losses above the smoothed curve's highest point (the divergence the
+        # test stops at) are cut, and the figure says so
+        lo, hi = min(curve + raw), max(curve)
+        pad = 0.05 * max(hi - lo, 1e-3)
+        layout["yaxis_range"] = [lo - pad, hi + pad]
+        cut = sum(v > hi + pad for v in raw)
+        if cut:
+            annotations.append({"text": f"{cut:,} batch losses above {hi + pad:.3g} not shown",
+                                "x": 0.0, "xref": "paper", "y": 0.0, "yref": "paper", "showarrow": False,
+                                "xanchor": "left", "yanchor": "bottom", "font": {"size": 11, "color": "gray"}})
     fig.update_layout(title=title or "LR range test", height=400, shapes=shapes,
                       annotations=annotations, **_BASE_LAYOUT, **layout,
                       xaxis_title="learning rate (log scale)", yaxis_title=axis_title("train_loss"))
