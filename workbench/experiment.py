@@ -275,6 +275,9 @@ class Experiment:
         self.records: list[RunRecord] = []
         self._live_rows: list[dict[str, Any]] = []
         self.warmup = bool(warmup)
+        #: ``(index from 1, total runs, data set, variant, seed)`` of the run in progress
+        self.current: tuple[int, int, str, str, int] | None = None
+        self._run_started: float | None = None
         #: seconds the untimed warm-up took in the last :meth:`run` (0 without warm-up)
         self.warmup_s = 0.0
 
@@ -318,12 +321,25 @@ class Experiment:
         self.records = []  # a second run() starts afresh instead of doubling the records
         self.warmup_s = self.warm_up() if self.warmup else 0.0
         bar = tqdm(plan, desc="runs", disable=not self.progress)
-        for dataset, seed, variant in bar:
+        self._run_started = time.perf_counter()
+        for k, (dataset, seed, variant) in enumerate(bar, start=1):
             bar.set_postfix_str(f"{dataset} / {variant.name} / seed {seed}")
+            self.current = (k, len(plan), dataset, variant.name, seed)
             self.records.append(self.run_one(dataset, variant, seed))
+        self.current = None
         bar.close()
         return ExperimentResult(self.records, self.targets, self.baseline,
                                 claims={v.name: v.claim for v in self.variants if v.claim})
+
+    def progress_text(self) -> str:
+        """One line on where :meth:`run` is: ``"run 3 of 6: subj / one_cycle / seed 0 (41.2 s so
+        far)"``, or ``"done: 6 runs"`` / ``"not started"`` (a live plot's caption)."""
+        elapsed = "" if self._run_started is None else \
+            f" ({format_seconds(time.perf_counter() - self._run_started)} so far)"
+        if self.current is None:
+            return f"done: {len(self.records)} runs{elapsed}" if self.records else "not started"
+        k, n, dataset, variant, seed = self.current
+        return f"run {k} of {n}: {dataset} / {variant} / seed {seed}{elapsed}"
 
     def warm_up(self) -> float:
         """Train each variant's model for one optimizer step on each data set, untimed.

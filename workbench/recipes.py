@@ -340,6 +340,65 @@ def baseline_panel_callback(dataset: str = "digits", lr: float = 1e-3, batch_siz
     return plots.results_table(result.summary)
 
 
+def describe_plan(dataset: str = "digits", lr: float | None = None, batch_size: int | None = None,
+                  epochs: int | None = None, smoke: bool = False) -> str:
+    """One line on what training the baseline with these settings will do, for a panel's
+    preview (it changes as a slider moves, before anything is trained): examples, optimizer
+    steps per epoch and in all, the rate and the schedule. E.g. ``"digits: 1,437 training
+    examples / batch 32 = 45 optimizer steps per epoch x 3 epochs = 135 steps; adam at lr
+    0.003, constant schedule; target val_accuracy >= 0.9"``.
+
+    Raises:
+        ValueError: unknown data set, or values outside TrainingConfig's valid ranges.
+    """
+    from workbench.report import format_number
+
+    changes = {k: v for k, v in {"lr": lr, "batch_size": batch_size, "epochs": epochs}.items() if v is not None}
+    recipe = baseline_recipe(dataset, smoke=smoke, **changes)
+    c = recipe.config
+    n = len(load_splits(dataset, smoke=smoke).train)
+    per_epoch = optimizer_steps_per_run(c.replace(epochs=1, max_steps=None), n)
+    total = optimizer_steps_per_run(c, n)
+    return (f"{dataset}: {n:,} training examples / batch {c.batch_size} = {per_epoch:,} optimizer steps per "
+            f"epoch x {c.epochs} epochs = {total:,} steps; {c.optimizer} at lr {format_number(c.lr)}, "
+            f"{c.schedule} schedule; target {recipe.target.describe()}")
+
+
+def schedule_comparison_panel_callback(datasets: Sequence[str] = ("digits",),
+                                       schedules: Sequence[str] = ("baseline", "one_cycle", "warmup_cosine"),
+                                       seeds: int = 1, epochs: int | None = None, smoke: bool = False,
+                                       output: Any = None) -> Any:
+    """The integration notebook's Run button: the schedule comparison on the chosen data
+    sets, schedules (the baseline is always run first, as the reference), number of seeds
+    (``0..seeds-1``) and epoch budget (None: each recipe's), with live validation curves
+    (into ``output``, an ``ipywidgets.Output``, or the current cell) and a progress line;
+    prints the verdicts and returns the results table (``pandas.DataFrame``).
+
+    Raises:
+        ValueError: no data set, unknown data set or schedule, seeds < 1, or an epoch
+            budget outside TrainingConfig's range.
+    """
+    from workbench import plots, ui
+    from workbench.validation import check_int
+
+    datasets, seeds = list(datasets), check_int("seeds", seeds, 1)
+    if not datasets:
+        raise ValueError("choose at least one data set")
+    schedules = ["baseline"] + [s for s in schedules if s != "baseline"]
+    exp = schedule_comparison(datasets, seeds=list(range(seeds)), schedules=schedules, smoke=smoke, progress=False)
+    if epochs is not None:
+        check_int("epochs", epochs, 1)
+        exp.base_config = {d: c.replace(epochs=epochs) for d, c in exp.base_config.items()}
+    live = ui.LivePlot.for_history(x="wall_time", y="val_accuracy", every_s=1.0, output=output,
+                                   target={d: t.value for d, t in exp.targets.items()})
+    exp.on_eval = live.callback()
+    with live:
+        result = exp.run()
+    for line in result.verdicts():
+        print("-", line)
+    return plots.results_table(result.summary)
+
+
 def schedule_changes(schedule: str) -> dict[str, Any]:
     """Config changes that switch a recipe to learning-rate schedule ``schedule`` with its
     default arguments (``schedule_kwargs`` and ``warmup_steps`` reset, so a recipe whose

@@ -44,10 +44,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from html import escape as html_escape
 from typing import Any
 
 __all__ = [
     "LivePlot",
+    "StatusLine",
     "append_output",
     "batch_size_slider",
     "capture_into",
@@ -364,6 +366,9 @@ class LivePlot:
         every_s: minimum seconds between two draws (``update(force=True)`` ignores it).
         output: an ``ipywidgets.Output`` to draw into, or None for the current cell.
         clock: time source (default :func:`time.monotonic`), for tests.
+        caption: zero-argument callable returning a line shown under the figure (a
+            progress line); by default the runner's ``progress_text()`` when the callback
+            was handed an :class:`~workbench.experiment.Experiment` ("run 3 of 6: ...").
     """
 
     def __init__(
@@ -372,10 +377,12 @@ class LivePlot:
         every_s: float = 1.0,
         output: Any = None,
         clock: Callable[[], float] | None = None,
+        caption: Callable[[], str] | None = None,
     ) -> None:
         if every_s < 0:
             raise ValueError(f"every_s must be >= 0; got {every_s}")
         self.make_figure = make_figure
+        self.caption = caption
         self.every_s = float(every_s)
         self.output = output
         self._clock = clock
@@ -446,14 +453,28 @@ class LivePlot:
             self._draw()
         return True
 
+    def caption_text(self) -> str:
+        """The line shown under the figure: ``caption()`` when given, else the runner's
+        ``progress_text()`` (an :class:`~workbench.experiment.Experiment` handed to the
+        callback says which run of how many is going), else ``""``."""
+        if self.caption is not None:
+            return str(self.caption())
+        src = self.rows
+        return str(src.progress_text()) if hasattr(src, "progress_text") else ""
+
     def _draw(self) -> None:
+        from IPython.display import HTML
+
         fig = self.make_figure()
         self.figure = fig
+        text = self.caption_text()
+        objs = [fig] + ([HTML(f"<small>{html_escape(text)}</small>")] if text else [])
         if self.output is None:
             _clear_output(wait=True)
-            _display(fig)
+            for obj in objs:
+                _display(obj)
         else:
-            set_output(self.output, fig)
+            set_output(self.output, *objs)
 
     def close(self) -> None:
         """Draw a final time (ignoring the throttle)."""
@@ -480,6 +501,36 @@ class LivePlot:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class StatusLine:
+    """A line of text in the running cell that is rewritten in place (progress of a long
+    cell that draws no live plot), e.g. ``"LR range test on subj (2 of 2)…"``.
+
+    Displayed once with a ``display_id`` and rewritten with ``update_display``, so it works
+    in JupyterLab, Colab and headless runs (papermill, nbmake; no ``ipywidgets.Output``)
+    and the executed notebook keeps the last text. Outside a kernel each update is printed.
+    :attr:`history` holds every text shown, for tests.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self.history: list[str] = []
+        self._handle: Any = None
+        self.update(text)
+
+    def update(self, text: str) -> None:
+        """Replace the line with ``text`` (plain text; HTML special characters are escaped)."""
+        self.history.append(text)
+        if not in_kernel():
+            print(text)
+            return
+        from IPython.display import HTML, display
+
+        obj = HTML(f"<code>{html_escape(text)}</code>")
+        if self._handle is None:
+            self._handle = display(obj, display_id=True)
+        else:
+            self._handle.update(obj)
 
 
 # ------------------------------------------------------------------- widget helpers
