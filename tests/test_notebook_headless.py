@@ -159,3 +159,17 @@ def test_run_button_trains_through_the_package_callback():
     table = panel.last_result
     assert len(table) == 1
     assert out.outputs  # the returned table is displayed in the panel
+
+
+def test_pacing_knobs_used_are_the_ones_that_move_the_curve():
+    """The curriculum notebook's pacing sliders: the ones a function ignores are disabled
+    (cl.pacing_knobs_used), so each enabled slider must change the plotted curve."""
+    from workbench.techniques import curriculum as cl
+
+    base = {"start": 0.04, "increase_amount": 1.9, "step_length": 100, "total_steps": 1000}
+    moved = {"start": 0.1, "increase_amount": 2.5, "step_length": 150}
+    for name in sorted(cl.PACING_FUNCTIONS):
+        ys = list(cl.plot_pacing(name, **base).data[-1].y)
+        for knob, value in moved.items():
+            changed = list(cl.plot_pacing(name, **(base | {knob: value})).data[-1].y) != ys
+            assert changed == (knob in cl.pacing_knobs_used(name)), (name, knob)
