@@ -138,12 +138,14 @@ class _OnceSlow(torch.nn.Module):
 
     paid = False
     delay_s = 0.4
+    train_forwards = 0
 
     def __init__(self):
         super().__init__()
         self.net = TinyNet(features=6, classes=3)
 
     def forward(self, x):
+        _OnceSlow.train_forwards += self.training
         if self.training and not _OnceSlow.paid:
             _OnceSlow.paid = True
             time.sleep(self.delay_s)
@@ -178,6 +180,9 @@ def test_warm_up_cost_is_paid_by_no_timed_run(tiny_splits, warmup):
     assert [r.variant for r in result.records] == ["base", "other"]
     if warmup:
         assert len(calls) == 4  # one warm-up model per variant, then one per run
+        _OnceSlow.paid, _OnceSlow.train_forwards = False, 0
+        exp.warm_up()
+        assert _OnceSlow.train_forwards == 2  # one optimizer step per variant, no more
         assert exp.warmup_s >= _OnceSlow.delay_s
         assert all(r.wall_time < _OnceSlow.delay_s for r in result.records)
         # the warm-up leaves nothing behind: rows start at the first step of the timed run
