@@ -702,10 +702,12 @@ def verdicts(summary, baseline: str) -> list[str]:
     sentence says so.
     """
     out = []
+    base_rows = {r["dataset"]: r for _, r in summary.iterrows() if r["variant"] == baseline}
     for _, r in summary.iterrows():
         if r["variant"] == baseline:
             continue
         head = f"{r['variant']} on {r['dataset']}"
+        b = base_rows.get(r["dataset"])
         claim = f" Claimed elsewhere: {r['claim']}." if r.get("claim") else ""
         n = int(r["seeds"])
         if _isnan(r["time_to_target_ratio"]):
@@ -717,12 +719,16 @@ def verdicts(summary, baseline: str) -> list[str]:
             n, r["time_to_target_ratio"], r.get("time_to_target_ratio_std", math.nan),
             r.get("examples_to_target_ratio", math.nan), r.get("examples_to_target_ratio_std", math.nan),
             bool(r.get("curves_differ", True)), r.get("time_diff_s", math.nan), r.get("run_spread_s", math.nan))
-        spread = "" if n < 2 else f" (per-seed spread ± {format_number(r['time_to_target_ratio_std'])})"
+        spread = "" if n < 2 else f", per-seed spread ± {format_number(r['time_to_target_ratio_std'])}"
         same_work = "" if bool(r.get("curves_differ", True)) else " Its curves equal the baseline's."
+        mean = "" if n < 2 else "mean "
+        vs_t = "" if b is None else f" ({mean}{format_seconds(r['time_to_target_s_mean'])} against " \
+            f"{format_seconds(b['time_to_target_s_mean'])}{spread})"
+        vs_e = "" if b is None else f" ({format_count(r['examples_to_target_mean'])} against " \
+            f"{format_count(b['examples_to_target_mean'])})"
         out.append(f"{head}: {format_ratio(r['time_to_target_ratio'])} the baseline's training time to reach "
-                   f"the target{spread} and {format_ratio(r['examples_to_target_ratio'])} its examples "
-                   f"({format_count(r['examples_to_target_mean'])}); {reason}.{same_work} Test accuracy "
-                   f"{format_percent(r['test_accuracy_mean'])}.{claim}")
+                   f"the target{vs_t} and {format_ratio(r['examples_to_target_ratio'])} its examples{vs_e}; "
+                   f"{reason}.{same_work} Test accuracy {format_percent(r['test_accuracy_mean'])}.{claim}")
     return out
 
 
