@@ -711,7 +711,7 @@ def verdicts(summary, baseline: str) -> list[str]:
         claim = f" Claimed elsewhere: {r['claim']}." if r.get("claim") else ""
         n = int(r["seeds"])
         if _isnan(r["time_to_target_ratio"]):
-            out.append(f"{head}: reached {r['target_metric']} >= {format_number(r['target_value'])} on "
+            out.append(f"{head}: reached {r['target_metric']} >= {r['target_value']:g} on "
                        f"{int(r['reached'])} of {n} seeds (or the baseline did not), so no speedup is "
                        f"measured.{claim}")
             continue
