@@ -51,6 +51,10 @@ def _other_value(wd):
         values = [o[1] if isinstance(o, tuple) else o for o in wd.options]
         others = [v for v in values if v != wd.value]
         return others[0] if others else wd.value
+    if isinstance(wd, _w.SelectMultiple):  # add an option, or drop one when all are chosen
+        values = [o[1] if isinstance(o, tuple) else o for o in wd.options]
+        rest = [v for v in values if v not in wd.value]
+        return (*wd.value, rest[0]) if rest else tuple(wd.value[:-1])
     if isinstance(wd, (_w.IntSlider, _w.FloatSlider)):
         up = wd.value + wd.step
         return up if up <= wd.max else wd.value - wd.step

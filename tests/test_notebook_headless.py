@@ -96,6 +96,9 @@ def test_schedule_explorer_redraws_on_every_control(drawing):
 
     box = optimization.schedule_explorer("warmup_cosine", lr=1e-3, total_steps=200)
     assert box.figure is not None and box.output.outputs
+    # the knobs warmup + cosine ignores are disabled, the ones it uses are live
+    disabled = {n for n, c in box.controls.items() if c.disabled}
+    assert disabled == {"gamma", "cycles", "t_mult", "pct_start", "power"}
     for name, control in box.controls.items():
         before = box.figure
         control.value = _other_value(control)  # runs the observers, as a user's drag does
@@ -104,6 +107,25 @@ def test_schedule_explorer_redraws_on_every_control(drawing):
         assert len(box.output.outputs) == 1, name
         shown = "".join(o.get("text", "") for o in box.output.outputs)
         assert (box.error and box.error in shown) or ("Figure" in shown and not box.error), name
+
+
+def test_schedule_explorer_enabled_knobs_change_the_curve_and_disabled_ones_do_not(drawing):
+    from workbench.techniques import optimization
+
+    box = optimization.schedule_explorer("constant", lr=1e-3, total_steps=300)
+    knobs = ("warmup_fraction", "min_lr_fraction", "gamma", "cycles", "t_mult", "pct_start", "power")
+    for schedule in ("step", "cosine", "warmup_cosine", "polynomial", "sgdr", "one_cycle", "plateau", "constant"):
+        box.controls["schedule"].value = schedule
+        for name in knobs:
+            control = box.controls[name]
+            before = list(box.figure.data[0].y)
+            control.value = _other_value(control)
+            changed = list(box.figure.data[0].y) != before
+            if control.disabled:
+                assert not changed, f"{schedule}: {name} is disabled but changed the curve"
+            else:
+                assert name in optimization.knobs_used(schedule)
+                assert changed or box.error, f"{schedule}: {name} is enabled but changed nothing"
 
 
 def test_eda_preview_redraws_on_every_slider(drawing):
@@ -137,3 +159,17 @@ def test_run_button_trains_through_the_package_callback():
     table = panel.last_result
     assert len(table) == 1
     assert out.outputs  # the returned table is displayed in the panel
+
+
+def test_pacing_knobs_used_are_the_ones_that_move_the_curve():
+    """The curriculum notebook's pacing sliders: the ones a function ignores are disabled
+    (cl.pacing_knobs_used), so each enabled slider must change the plotted curve."""
+    from workbench.techniques import curriculum as cl
+
+    base = {"start": 0.04, "increase_amount": 1.9, "step_length": 100, "total_steps": 1000}
+    moved = {"start": 0.1, "increase_amount": 2.5, "step_length": 150}
+    for name in sorted(cl.PACING_FUNCTIONS):
+        ys = list(cl.plot_pacing(name, **base).data[-1].y)
+        for knob, value in moved.items():
+            changed = list(cl.plot_pacing(name, **(base | {knob: value})).data[-1].y) != ys
+            assert changed == (knob in cl.pacing_knobs_used(name)), (name, knob)

@@ -218,7 +218,7 @@ def test_results_table_strings_and_claims():
     cols = list(table.columns)
     assert cols.index("claimed") == cols.index("time ratio") + 1
     row = table.iloc[1]
-    assert row["time to target (s)"] == "7.0 ± 0.5"
+    assert row["time to target (s)"] == "7.00 ± 0.50"
     assert row["examples to target"] == "3,200 ± 0"
     assert row["final metric"] == "0.960 ± 0.010"
     assert row["time ratio"] == "0.70 ± 0.08"
@@ -239,6 +239,13 @@ def test_results_table_strings_and_claims():
         plots.results_table(make_summary().drop(columns=["variant"]))
 
 
+def test_results_table_one_seed_has_no_spread_and_shows_the_verdict():
+    one = make_summary().assign(seeds=1, verdict=["baseline", "one seed: no verdict", "baseline", ""])
+    row = plots.results_table(one).iloc[1]
+    assert row["time to target (s)"] == "7.00" and row["time ratio"] == "0.70"
+    assert row["examples to target"] == "3,200" and row["verdict"] == "one seed: no verdict"
+
+
 def test_lr_schedule_and_learning_curve():
     fig = plots.plot_lr_schedule([0, 1, 2], [0.1, 0.05, 0.0])
     assert list(fig.data[0].y) == [0.1, 0.05, 0.0]
@@ -250,3 +257,14 @@ def test_lr_schedule_and_learning_curve():
     assert {t.name for t in fig.data} == {"training loss", "validation loss",
                                           "training accuracy", "validation accuracy"}
     assert plots.plot_learning_curve([]).layout.annotations[0].text == "no data yet"
+
+
+def test_lr_finder_axis_holds_the_whole_smoothed_curve():
+    lrs = [10 ** (-6 + 6 * i / 99) for i in range(100)]
+    smoothed = [2.3 - 1.5 * i / 70 if i < 70 else 0.8 + (i - 70) * 0.25 for i in range(100)]  # falls, then diverges
+    losses = [v + (0.6 if i % 10 == 0 else -0.1) + (5.0 if i == 98 else 0.0) for i, v in enumerate(smoothed)]
+    fig = plots.plot_lr_finder(lrs, losses, smoothed)
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= min(losses) and hi >= max(smoothed)  # nothing of the smoothed curve off the axis
+    cut = sum(v > hi for v in losses)
+    assert cut >= 1 and any(f"{cut:,} batch losses above" in a.text for a in fig.layout.annotations)

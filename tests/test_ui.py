@@ -270,3 +270,104 @@ def test_control_panel_shows_exceptions(capsys):
     assert not box.button.disabled
     with pytest.raises(ValueError, match="has no .value"):
         ui.control_panel({"bad": object()}, on_run)
+
+
+def test_control_panel_feedback_on_every_control_and_button_states():
+    seen_states = []
+    box = None
+
+    def on_run(lr, epochs, optimizer):
+        seen_states.append((box.state, box.button.description, box.button.button_style, box.button.disabled))
+        if epochs == 9:
+            raise ValueError("epochs 9 is unlucky")
+        return None
+
+    controls = {"lr": ui.lr_slider(1e-2), "epochs": ui.epochs_slider(4), "optimizer": ui.dropdown(["adam", "sgd"])}
+    box, _ = ui.control_panel(controls, on_run, run_label="Go")
+    assert box.state == "ready" and "epochs 4" in box.preview.value and "learning rate 0.0100" in box.preview.value
+    for name, value in (("lr", 1e-3), ("epochs", 5), ("optimizer", "sgd")):
+        before = box.preview.value
+        controls[name].value = value  # a user's move: feedback at once, before any run
+        assert box.preview.value != before, name
+        assert box.state == "changed" and "press Go" in box.status.value
+    box.button.click()
+    assert seen_states == [("running", "Running…", "warning", True)]
+    assert box.state == "done" and box.button.button_style == "success" and box.button.description == "Go"
+    controls["epochs"].value = 9
+    assert box.state == "changed" and box.button.button_style == "primary"
+    box.button.click()
+    assert box.state == "error" and box.button.button_style == "danger" and "unlucky" in box.status.value
+    assert not box.button.disabled
+
+
+def test_control_panel_preview_and_enabled_follow_the_choice():
+    controls = {"kind": ui.dropdown(["step", "cosine"]), "gamma": widgets.FloatSlider(value=0.1, min=0.05, max=0.9),
+                "steps": widgets.IntSlider(value=10, min=1, max=100)}
+    box, _ = ui.control_panel(
+        controls, lambda **kw: None,
+        preview=lambda kind, gamma, steps: f"{kind}: {steps} steps" if steps < 50 else 1 / 0,
+        enabled=lambda kind, **_: {"kind", "steps"} | ({"gamma"} if kind == "step" else set()))
+    assert box.preview.value == "step: 10 steps" and not controls["gamma"].disabled
+    controls["kind"].value = "cosine"
+    assert controls["gamma"].disabled and not controls["steps"].disabled
+    assert box.preview.value == "cosine: 10 steps"
+    controls["steps"].value = 60  # the preview's error is shown, not raised
+    assert "ZeroDivisionError" in box.preview.value
+    ui.set_enabled(controls, ["gamma"])
+    assert not controls["gamma"].disabled and controls["kind"].disabled
+
+
+def test_liveplot_caption_shows_the_runners_progress(fake_kernel):
+    class Runner:  # what Experiment hands its on_eval callback: history and progress
+        def history_frame(self):
+            return pd.DataFrame()
+
+        def progress_text(self):
+            return "run 2 of 6: digits / one_cycle / seed 0"
+
+    live = ui.LivePlot(lambda: "fig", every_s=0.0)
+    live.callback()(Runner())
+    assert fake_kernel[:2] == [("clear", True), ("display", "fig")]
+    assert "run 2 of 6: digits / one_cycle / seed 0" in fake_kernel[2][1].data
+    assert ui.LivePlot(lambda: "f", caption=lambda: "custom").caption_text() == "custom"
+
+
+def test_status_line_rewrites_in_place(monkeypatch, capsys):
+    line = ui.StatusLine("LR range test on digits (1 of 2)…")
+    line.update("LR range test done: 2 data sets in 3.1 s")
+    assert line.history == ["LR range test on digits (1 of 2)…", "LR range test done: 2 data sets in 3.1 s"]
+    assert capsys.readouterr().out.splitlines() == line.history  # outside a kernel: printed
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(("update", obj.data))
+
+    import IPython.display
+
+    monkeypatch.setattr(ui, "in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=None: shown.append(("display", obj.data))
+                        or Handle())
+    line = ui.StatusLine("a < b")
+    line.update("done")
+    assert shown == [("display", "<code>a &lt; b</code>"), ("update", "<code>done</code>")]
+
+
+def test_experiment_progress_text_names_the_run():
+    from tests.tiny import TinyNet, tiny_data
+    from workbench.config import TrainingConfig
+    from workbench.data.datasets import DataSplits
+    from workbench.experiment import Experiment, Target, Variant
+
+    data, task = tiny_data(n=64, seed=0)
+    splits = DataSplits("tiny", data.subset(list(range(32))), data.subset(list(range(32, 48))),
+                        data.subset(list(range(48, 64))), task)
+    seen = []
+    exp = Experiment(splits, lambda t: TinyNet(), TrainingConfig(epochs=1, batch_size=16, progress_bar=False),
+                     [Variant("base"), Variant("b", config={"lr": 0.01})], seeds=[0], target=Target(value=0.99),
+                     on_eval=lambda e: seen.append(e.progress_text()), progress=False, evaluate_test=False)
+    assert exp.progress_text() == "not started"
+    exp.run()
+    assert seen[0].startswith("run 1 of 2: tiny / base / seed 0 (") and "s so far)" in seen[0]
+    assert seen[-1].startswith("run 2 of 2: tiny / b / seed 0")
+    assert exp.progress_text().startswith("done: 2 runs")

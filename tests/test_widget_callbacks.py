@@ -43,3 +43,37 @@ def test_quickstart_panel_wires_the_callback():
     controls["epochs"].value = 4
     panel.button.click()
     assert calls == [{"dataset": "digits", "lr": pytest.approx(3e-3), "batch_size": 32, "epochs": 4}]
+
+
+def test_describe_plan_follows_the_sliders():
+    text = recipes.describe_plan("digits", lr=3e-3, batch_size=32, epochs=3, smoke=True)
+    # 1,437 training digits at batch 32 -> 45 steps per epoch
+    assert "1,437 training examples / batch 32 = 45 optimizer steps per epoch x 3 epochs = 135 steps" in text
+    assert "lr 0.00300" in text and "target val_accuracy >= 0.9" in text
+    assert "= 23 optimizer steps" in recipes.describe_plan("digits", batch_size=64, epochs=3, smoke=True)
+    with pytest.raises(ValueError, match="TrainingConfig.batch_size"):
+        recipes.describe_plan("digits", batch_size=0)
+
+
+def test_integration_panel_reruns_the_comparison_with_the_chosen_values():
+    """The integration notebook's panel: data sets, schedules, seeds and budget, pressed as a
+    user would; the baseline always runs first, the verdicts and the table come back."""
+    out = widgets.Output()
+    controls = {"datasets": widgets.SelectMultiple(options=["digits", "subj"], value=["digits"]),
+                "schedules": widgets.SelectMultiple(options=list(recipes.SCHEDULE_VARIANTS), value=["baseline"]),
+                "seeds": widgets.IntSlider(value=1, min=1, max=5), "epochs": ui.epochs_slider(2, max=10)}
+    panel, _ = ui.control_panel(controls, lambda **kw: recipes.schedule_comparison_panel_callback(
+        **kw, smoke=True, output=out), run_label="Run", output=out)
+    controls["schedules"].value = ("one_cycle",)  # the baseline is added as the reference
+    controls["epochs"].value = 1
+    assert panel.state == "changed"
+    panel.button.click()
+    assert panel.last_error is None, panel.last_error
+    table = panel.last_result
+    assert list(table["variant"]) == ["baseline", "one_cycle"] and list(table["dataset"]) == ["digits", "digits"]
+    assert table["verdict"].iloc[1] == "one seed: no verdict"
+    text = "".join(o.get("text", "") for o in out.outputs)
+    assert "- one_cycle on digits:" in text and "one seed: no verdict" in text
+    controls["datasets"].value = ()
+    panel.button.click()
+    assert panel.state == "error" and "at least one data set" in panel.status.value

@@ -11,12 +11,21 @@ metric reaches the target value; its ``wall_time`` (training seconds, evaluation
 excluded, technique overhead included) and ``examples_seen`` are the costs. A run that
 never reaches the target has NaN costs, and a variant whose seeds did not all reach it
 gets no ratio (``reached`` says how many did).
+
+Honest timing: before any timed run, :meth:`Experiment.run` trains every variant's model
+for one optimizer step on each data set, untimed (``warmup=True``), so the one-off costs
+of a process (allocator, kernels, data-loader and lazy imports) are paid by no variant.
+A time ratio becomes a claim only with at least 3 seeds, when it is beyond the seeds'
+spread and is explained by something the run did differently (fewer examples to the
+target, different curves) or exceeds the run-to-run spread of the baseline's time; see
+:func:`time_verdict`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +35,13 @@ import numpy as np
 import torch
 
 from workbench.config import TaskSpec, TrainingConfig
+from workbench.report import (
+    format_count,
+    format_number,
+    format_percent,
+    format_ratio,
+    format_seconds,
+)
 from workbench.train.events import Technique
 from workbench.train.trainer import Trainer, seed_everything
 
@@ -202,6 +218,9 @@ class Experiment:
         on_eval: ``callback(experiment)`` after every validation pass (live plots); the
             history so far is :meth:`history_frame`.
         progress: show progress bars (runs, and the Trainer's epochs).
+        warmup: before the timed runs, train each variant's model one optimizer step on each
+            data set (no techniques, no evaluation, not recorded), so that no variant pays
+            the process's one-off costs; the seconds spent are in :attr:`warmup_s`.
 
     Raises:
         ValueError: no variants, duplicate names, unknown baseline, no seeds, a data set
@@ -215,7 +234,7 @@ class Experiment:
                  variants: Sequence[Variant], seeds: Sequence[int] = (0, 1, 2),
                  target: Target | AllTargets | Mapping[str, Target | AllTargets] = Target(), baseline: str | None = None,
                  evaluate_test: bool = True, on_eval: Callable[[Experiment], Any] | None = None,
-                 progress: bool = True, name: str = "experiment") -> None:
+                 progress: bool = True, name: str = "experiment", warmup: bool = True) -> None:
         self.data = dict(data) if isinstance(data, Mapping) else {data.name: data}
         if not variants:
             raise ValueError("Experiment needs at least one variant (the baseline)")
@@ -255,6 +274,12 @@ class Experiment:
         self.name = name
         self.records: list[RunRecord] = []
         self._live_rows: list[dict[str, Any]] = []
+        self.warmup = bool(warmup)
+        #: ``(index from 1, total runs, data set, variant, seed)`` of the run in progress
+        self.current: tuple[int, int, str, str, int] | None = None
+        self._run_started: float | None = None
+        #: seconds the untimed warm-up took in the last :meth:`run` (0 without warm-up)
+        self.warmup_s = 0.0
 
     def _factory(self, dataset: str, variant: Variant) -> ModelFactory:
         if variant.model_factory is not None:
@@ -294,13 +319,51 @@ class Experiment:
         plan = [(d, s, v) for d in self.data for i, s in enumerate(self.seeds)
                 for v in order[i % len(order):] + order[:i % len(order)]]
         self.records = []  # a second run() starts afresh instead of doubling the records
+        self.warmup_s = self.warm_up() if self.warmup else 0.0
         bar = tqdm(plan, desc="runs", disable=not self.progress)
-        for dataset, seed, variant in bar:
+        self._run_started = time.perf_counter()
+        for k, (dataset, seed, variant) in enumerate(bar, start=1):
             bar.set_postfix_str(f"{dataset} / {variant.name} / seed {seed}")
+            self.current = (k, len(plan), dataset, variant.name, seed)
             self.records.append(self.run_one(dataset, variant, seed))
+        self.current = None
         bar.close()
         return ExperimentResult(self.records, self.targets, self.baseline,
                                 claims={v.name: v.claim for v in self.variants if v.claim})
+
+    def progress_text(self) -> str:
+        """One line on where :meth:`run` is: ``"run 3 of 6: subj / one_cycle / seed 0 (41.2 s so
+        far)"``, or ``"done: 6 runs"`` / ``"not started"`` (a live plot's caption)."""
+        elapsed = "" if self._run_started is None else \
+            f" ({format_seconds(time.perf_counter() - self._run_started)} so far)"
+        if self.current is None:
+            return f"done: {len(self.records)} runs{elapsed}" if self.records else "not started"
+        k, n, dataset, variant, seed = self.current
+        return f"run {k} of {n}: {dataset} / {variant} / seed {seed}{elapsed}"
+
+    def warm_up(self) -> float:
+        """Train each variant's model for one optimizer step on each data set, untimed.
+
+        Uses the variant's config (batch size, precision, optimizer) without its
+        techniques, sampler, evaluation, checkpoints or early stopping; nothing is
+        recorded and the random state is reseeded by every timed run. Called by
+        :meth:`run` before the first timed run (``warmup=True``), so the first run in a
+        process pays no more than the others. Returns the seconds it took.
+        """
+        t0 = time.perf_counter()
+        seed = self.seeds[0]
+        for dataset, splits in self.data.items():
+            for variant in self.variants:
+                # the run's own budget (schedules are sized from it); _StopAfterFirstStep ends it
+                config = self._config(dataset, variant, seed).replace(
+                    eval_every_epochs=None, eval_every_steps=None, progress_bar=False,
+                    checkpoint_dir=None, checkpoint_every_steps=None, checkpoint_every_epochs=None,
+                    metrics_dir=None, restore_best=False, early_stopping_patience=None)
+                seed_everything(seed)
+                model = self._factory(dataset, variant)(splits.task)
+                Trainer(model, config, splits.train, None, task=splits.task,
+                        techniques=[_StopAfterFirstStep()]).fit()
+        return time.perf_counter() - t0
 
     def run_one(self, dataset: str, variant: Variant, seed: int) -> RunRecord:
         """Train one (data set, variant, seed) and return its record."""
@@ -352,6 +415,17 @@ class Experiment:
                 if _is_eval_row(row)]
         rows += self._live_rows
         return _frame(rows)
+
+
+class _StopAfterFirstStep(Technique):
+    """Ends a warm-up run after its first optimizer step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "_warmup_stop"
+
+    def on_step_end(self, state) -> None:
+        state.request_stop("warm-up step done")
 
 
 class _LiveHook(Technique):
@@ -483,6 +557,14 @@ def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], basel
     Ratios: ``time_to_target_ratio = mean(variant) / mean(baseline)`` over seeds (< 1 is
     cheaper); ``*_ratio_std`` is the standard deviation of the per-seed ratios (seeds
     paired). A ratio is NaN unless every seed of both variants reached the target.
+
+    For :func:`time_verdict` also: ``curves_differ`` (True when, for some seed, the
+    validation curve of a target metric or the learning rate at the evaluations differs
+    from the baseline's; False when they are the same to 1e-6, so the run did the same work),
+    ``time_diff_s`` (mean time-to-target minus the baseline's, seconds) and
+    ``run_spread_s`` (the sample standard deviation of the baseline's time-to-target over
+    its seeds: the run-to-run spread; NaN with one seed), and ``verdict``: the reason
+    :func:`time_verdict` gives (``"baseline"`` for the baseline's row).
     """
     import pandas as pd
 
@@ -514,40 +596,139 @@ def summarize(records: Sequence[RunRecord], targets: Mapping[str, Target], basel
                 row[f"{name}_ratio_std"] = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
             else:
                 row[f"{name}_ratio"], row[f"{name}_ratio_std"] = math.nan, math.nan
+        mine = {r.seed: r for r in runs}
+        row["curves_differ"] = any(_curves_differ(mine[k], base[k], t) for k in mine if k in base)
+        base_t = [r.time_to_target_s for r in base.values()]
+        row["time_diff_s"] = (row["time_to_target_s_mean"] - _mean_std(base_t)[0]
+                              if base_t else math.nan)
+        row["run_spread_s"] = _mean_std(base_t)[1] if len(base_t) > 1 else math.nan
         row["claim"] = claims.get(variant, "")
+        row["verdict"] = "baseline" if variant == baseline else time_verdict(
+            len(runs), row["time_to_target_ratio"], row["time_to_target_ratio_std"],
+            row["examples_to_target_ratio"], row["examples_to_target_ratio_std"], row["curves_differ"],
+            row["time_diff_s"], row["run_spread_s"])[1]
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _curves_differ(a: RunRecord, b: RunRecord, target: Target | AllTargets, tol: float = 1e-6) -> bool:
+    """True when two runs' evaluation curves (each target metric, and the learning rate)
+    differ at some evaluation, or they were evaluated at different steps."""
+    def curve(r: RunRecord, metric: str) -> list[tuple[float, float]]:
+        return [(float(x["effective_step"]), float(x.get(metric, math.nan))) for x in r.rows if _is_eval_row(x)]
+
+    for metric in [t.metric for t in _target_list(target)] + ["lr"]:
+        ca, cb = curve(a, metric), curve(b, metric)
+        if len(ca) != len(cb):
+            return True
+        for (sa, va), (sb, vb) in zip(ca, cb):
+            if sa != sb or _isnan(va) != _isnan(vb):
+                return True
+            if not _isnan(va) and abs(va - vb) > tol * max(1.0, abs(vb)):
+                return True
+    return False
+
+
+def _seeds_text(n: int) -> str:
+    return "one seed" if n == 1 else f"{n} seeds"
+
+
+#: fewest seeds for which :func:`time_verdict` calls a difference
+MIN_SEEDS_FOR_VERDICT = 3
+
+
+def time_verdict(seeds: int, time_ratio: float, time_ratio_std: float = math.nan,
+                 examples_ratio: float = math.nan, examples_ratio_std: float = math.nan,
+                 curves_differ: bool = True, time_diff_s: float = math.nan,
+                 run_spread_s: float = math.nan) -> tuple[str, str]:
+    """Whether a time-to-target ratio is a difference, and why: ``(kind, reason)``.
+
+    ``kind`` is one of:
+
+    - ``"no verdict"``: fewer than :data:`MIN_SEEDS_FOR_VERDICT` (3) seeds; the reason reads
+      ``"one seed: no verdict"`` or ``"2 seeds: no verdict"``;
+    - ``"no ratio"``: the ratio is NaN (not every seed of both reached the target);
+    - ``"cheaper"`` / ``"dearer"``: the ratio is below / above 1 by more than the spread of
+      the per-seed ratios (``time_ratio_std``) **and** the difference is explained: the
+      examples-to-target ratio differs from 1 by more than its own spread, or the curves
+      differ (``curves_differ``), or the time difference ``|time_diff_s|`` exceeds the
+      run-to-run spread of the baseline's time (``run_spread_s``);
+    - ``"same"``: otherwise -- within the seed-to-seed spread, or the same examples and
+      curves as the baseline with a time difference inside the run-to-run spread (timing
+      noise: the variant did the same work).
+
+    Pure function of its arguments (the columns of :func:`summarize`); ratios are
+    variant / baseline, so below 1 is cheaper.
+    """
+    n = int(seeds)
+    if n < MIN_SEEDS_FOR_VERDICT:
+        return "no verdict", f"{_seeds_text(n)}: no verdict"
+    if _isnan(time_ratio):
+        return "no ratio", "no ratio (a seed of it or of the baseline missed the target)"
+    ratio = float(time_ratio)
+    spread = 0.0 if _isnan(time_ratio_std) else float(time_ratio_std)
+    if abs(ratio - 1.0) <= spread:
+        return "same", f"no clear difference: within the seed-to-seed spread (± {format_number(spread)})"
+    ex_spread = 0.0 if _isnan(examples_ratio_std) else float(examples_ratio_std)
+    examples_differ = not _isnan(examples_ratio) and abs(float(examples_ratio) - 1.0) > ex_spread
+    beyond_noise = (not _isnan(time_diff_s) and not _isnan(run_spread_s)
+                    and abs(float(time_diff_s)) > float(run_spread_s))
+    kind = "cheaper" if ratio < 1 else "dearer"
+    if examples_differ:
+        why = f"{format_ratio(examples_ratio)} the examples"
+    elif curves_differ:
+        why = "its curves differ from the baseline's"
+    elif beyond_noise:
+        why = (f"same curves, and the time difference ({format_seconds(abs(time_diff_s))}) exceeds the "
+               f"run-to-run spread ({format_seconds(run_spread_s)})")
+    else:
+        spread_text = "unmeasured" if _isnan(run_spread_s) else format_seconds(run_spread_s)
+        return "same", (f"no clear difference: the same examples and curves as the baseline, and the time "
+                        f"difference is within the run-to-run spread ({spread_text}): timing noise")
+    if kind == "cheaper":
+        return kind, f"cheaper: {format_ratio(1 / ratio)} faster to the target ({why})"
+    return kind, f"dearer: {format_ratio(ratio)} the baseline's time to the target ({why})"
 
 
 def verdicts(summary, baseline: str) -> list[str]:
     """Plain-language reading of a summary table, one sentence per non-baseline variant.
 
-    A variant is called cheaper (or dearer) only when its time-to-target ratio differs
-    from 1 by more than the spread of the per-seed ratios; otherwise the difference is
-    reported as within seed-to-seed noise. A variant whose seeds did not all reach the
-    target gets no ratio, and the sentence says so.
+    The measured ratios are stated, and whether they are a difference is decided by
+    :func:`time_verdict`: with fewer than 3 seeds the sentence ends "one seed: no verdict"
+    (or "2 seeds: no verdict") instead of a claim; with 3 or more a variant is called
+    cheaper (or dearer) only when its ratio is beyond the seed-to-seed spread and explained
+    by fewer (more) examples, different curves, or a time difference beyond the run-to-run
+    spread. A variant whose seeds did not all reach the target gets no ratio, and the
+    sentence says so.
     """
     out = []
+    base_rows = {r["dataset"]: r for _, r in summary.iterrows() if r["variant"] == baseline}
     for _, r in summary.iterrows():
         if r["variant"] == baseline:
             continue
         head = f"{r['variant']} on {r['dataset']}"
+        b = base_rows.get(r["dataset"])
         claim = f" Claimed elsewhere: {r['claim']}." if r.get("claim") else ""
+        n = int(r["seeds"])
         if _isnan(r["time_to_target_ratio"]):
-            out.append(f"{head}: reached {r['target_metric']} >= {r['target_value']:g} on {int(r['reached'])} of "
-                       f"{int(r['seeds'])} seeds (or the baseline did not), so no speedup is measured.{claim}")
+            out.append(f"{head}: reached {r['target_metric']} >= {r['target_value']:g} on "
+                       f"{int(r['reached'])} of {n} seeds (or the baseline did not), so no speedup is "
+                       f"measured.{claim}")
             continue
-        ratio, spread = float(r["time_to_target_ratio"]), float(r["time_to_target_ratio_std"])
-        if ratio + spread < 1:
-            verdict = f"cheaper: {1 / ratio:.2f}x faster to the target"
-        elif ratio - spread > 1:
-            verdict = f"dearer: {ratio:.2f}x the baseline's time"
-        else:
-            verdict = "no clear difference from the baseline (within the seed-to-seed spread)"
-        out.append(f"{head}: {ratio:.2f}x the baseline's training time to reach the target "
-                   f"(per-seed spread ± {spread:.2f}, {int(r['seeds'])} seeds) and "
-                   f"{float(r['examples_to_target_ratio']):.2f}x its examples; {verdict}. "
-                   f"Test accuracy {float(r['test_accuracy_mean']):.1%}.{claim}")
+        kind, reason = time_verdict(
+            n, r["time_to_target_ratio"], r.get("time_to_target_ratio_std", math.nan),
+            r.get("examples_to_target_ratio", math.nan), r.get("examples_to_target_ratio_std", math.nan),
+            bool(r.get("curves_differ", True)), r.get("time_diff_s", math.nan), r.get("run_spread_s", math.nan))
+        spread = "" if n < 2 else f", per-seed spread ± {format_number(r['time_to_target_ratio_std'])}"
+        same_work = "" if bool(r.get("curves_differ", True)) else " Its curves equal the baseline's."
+        mean = "" if n < 2 else "mean "
+        vs_t = "" if b is None else f" ({mean}{format_seconds(r['time_to_target_s_mean'])} against " \
+            f"{format_seconds(b['time_to_target_s_mean'])}{spread})"
+        vs_e = "" if b is None else f" ({format_count(r['examples_to_target_mean'])} against " \
+            f"{format_count(b['examples_to_target_mean'])})"
+        out.append(f"{head}: {format_ratio(r['time_to_target_ratio'])} the baseline's training time to reach "
+                   f"the target{vs_t} and {format_ratio(r['examples_to_target_ratio'])} its examples{vs_e}; "
+                   f"{reason}.{same_work} Test accuracy {format_percent(r['test_accuracy_mean'])}.{claim}")
     return out
 
 

@@ -27,6 +27,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from workbench.report import format_count, format_number
+
 __all__ = [
     "AXIS_TITLES",
     "axis_title",
@@ -499,12 +501,21 @@ def plot_lr_finder(
                             "xref": "x", "y": 1.0, "yref": "paper", "showarrow": False,
                             "xanchor": "left", "yanchor": "bottom",
                             "font": {"size": 11, "color": "gray"}})
-    finite = [v for v in (smoothed if smoothed is not None else losses) if math.isfinite(v)]
+    curve = [v for v in (smoothed if smoothed is not None else losses) if math.isfinite(v)]
+    raw = [v for v in losses if math.isfinite(v)]
     layout: dict[str, Any] = {}
-    if finite:  # clip the y axis so the divergence at the end does not flatten the curve
-        lo, first = min(finite), finite[0]
-        hi = max(first, lo) + 0.5 * max(first - lo, 1e-3)
-        layout["yaxis_range"] = [lo - 0.05 * (hi - lo), hi]
+    if curve:
+        # the whole smoothed curve and every batch loss below its top stay on the axis; only
+        # single batch losses above the smoothed curve's highest point (the divergence the
+        # test stops at) are cut, and the figure says so
+        lo, hi = min(curve + raw), max(curve)
+        pad = 0.05 * max(hi - lo, 1e-3)
+        layout["yaxis_range"] = [lo - pad, hi + pad]
+        cut = sum(v > hi + pad for v in raw)
+        if cut:
+            annotations.append({"text": f"{cut:,} batch losses above {hi + pad:.3g} not shown",
+                                "x": 0.0, "xref": "paper", "y": 0.0, "yref": "paper", "showarrow": False,
+                                "xanchor": "left", "yanchor": "bottom", "font": {"size": 11, "color": "gray"}})
     fig.update_layout(title=title or "LR range test", height=400, shapes=shapes,
                       annotations=annotations, **_BASE_LAYOUT, **layout,
                       xaxis_title="learning rate (log scale)", yaxis_title=axis_title("train_loss"))
@@ -554,19 +565,29 @@ def plot_learning_curve(
 
 # --------------------------------------------------------------------------- table
 
-# (label, mean column, std column, number format, text when the mean is NaN)
-_TABLE_COLUMNS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("time to target (s)", "time_to_target_s_mean", "time_to_target_s_std", "{:.1f}",
+def _fmt_sig(v: float) -> str:
+    return format_number(v)
+
+
+def _fmt_std(v: float) -> str:
+    return format_number(v, sig=2)
+
+
+def _fmt_ratio(v: float) -> str:
+    return f"{v:.2f}"
+
+
+# (label, mean column, std column, formats of the mean and the spread, text when the mean is NaN)
+_TABLE_COLUMNS: tuple[tuple[str, str, str, Any, Any, str], ...] = (
+    ("time to target (s)", "time_to_target_s_mean", "time_to_target_s_std", _fmt_sig, _fmt_std, "not reached"),
+    ("examples to target", "examples_to_target_mean", "examples_to_target_std", format_count, format_count,
      "not reached"),
-    ("examples to target", "examples_to_target_mean", "examples_to_target_std", "{:,.0f}",
+    ("final metric", "final_metric_mean", "final_metric_std", _fmt_sig, _fmt_std, "—"),
+    ("training time (s)", "wall_time_s_mean", "wall_time_s_std", _fmt_sig, _fmt_std, "—"),
+    ("test accuracy", "test_accuracy_mean", "test_accuracy_std", _fmt_sig, _fmt_std, "—"),
+    ("time ratio", "time_to_target_ratio", "time_to_target_ratio_std", _fmt_ratio, _fmt_ratio, "not reached"),
+    ("examples ratio", "examples_to_target_ratio", "examples_to_target_ratio_std", _fmt_ratio, _fmt_ratio,
      "not reached"),
-    ("final metric", "final_metric_mean", "final_metric_std", "{:.3f}", "—"),
-    ("training time (s)", "wall_time_s_mean", "wall_time_s_std", "{:.1f}", "—"),
-    ("test accuracy", "test_accuracy_mean", "test_accuracy_std", "{:.3f}", "—"),
-    ("time ratio", "time_to_target_ratio", "time_to_target_ratio_std", "{:.2f}",
-     "not reached"),
-    ("examples ratio", "examples_to_target_ratio", "examples_to_target_ratio_std",
-     "{:.2f}", "not reached"),
 )
 
 
@@ -577,12 +598,13 @@ def _is_nan(v: Any) -> bool:
         return False
 
 
-def _mean_std(mean: Any, std: Any, fmt: str, nan_text: str) -> str:
+def _mean_std(mean: Any, std: Any, fmt: Any, std_fmt: Any, nan_text: str, seeds: Any = None) -> str:
     if _is_nan(mean):
         return nan_text
-    s = fmt.format(float(mean))
-    if not _is_nan(std):
-        s += " ± " + fmt.format(float(std))
+    s = fmt(float(mean))
+    one = isinstance(seeds, (int, np.integer)) and seeds < 2  # no spread of one value
+    if not _is_nan(std) and not one:
+        s += " ± " + std_fmt(float(std))
     return s
 
 
@@ -592,7 +614,8 @@ def results_table(
     """Summary formatted for display: one row per (data set, variant), strings.
 
     Columns: ``dataset``, ``variant``, ``seeds`` and ``reached`` when present, then
-    "mean ± std" strings for each of time to target, examples to target, final metric,
+    "mean ± std" strings (three significant figures, thousands separators; no "± std" for
+    a row of one seed, where it would read as a measured spread) for each of time to target, examples to target, final metric,
     test accuracy, and the ratios to the baseline (time ratio, examples ratio) whose
     columns are in ``summary``; a NaN mean reads "not reached" (to-target columns) or
     "—". ``reached`` is shown as ``k/n`` when it counts seeds. With ``claims`` (variant ->
@@ -600,6 +623,8 @@ def results_table(
     "claimed" column is put beside the measured time ratio; variants without a claim
     get "". Without ``claims``, a ``claim`` column of ``summary`` (as
     :func:`workbench.experiment.summarize` writes) is used when any entry is non-empty.
+    A ``verdict`` column of ``summary`` (the runner's reading of each ratio, e.g. "one
+    seed: no verdict") is shown last.
 
     Raises ``ValueError`` if ``dataset`` or ``variant`` is missing.
     """
@@ -632,13 +657,16 @@ def results_table(
             "—" if _is_nan(v) else f"{m}: {v:g}" if isinstance(v, (int, float)) else f"{m}: {v}"
             for m, v in zip(summary["target_metric"], summary["target_value"])
         ]
-    for label, mcol, scol, fmt, nan_text in _TABLE_COLUMNS:
+    seeds = list(out["seeds"]) if "seeds" in out.columns else [None] * len(summary)
+    for label, mcol, scol, fmt, std_fmt, nan_text in _TABLE_COLUMNS:
         if mcol not in summary.columns:
             continue
         stds = summary[scol] if scol in summary.columns else [math.nan] * len(summary)
-        out[label] = [_mean_std(m, s, fmt, nan_text) for m, s in zip(summary[mcol], stds)]
+        out[label] = [_mean_std(m, s, fmt, std_fmt, nan_text, n) for m, s, n in zip(summary[mcol], stds, seeds)]
         if label == "time ratio" and claims is not None:
             out["claimed"] = [claims.get(v, "") for v in summary["variant"]]
     if claims is not None and "claimed" not in out.columns:
         out["claimed"] = [claims.get(v, "") for v in summary["variant"]]
+    if "verdict" in summary.columns:
+        out["verdict"] = ["" if _is_nan(v) else str(v) for v in summary["verdict"]]
     return out.reset_index(drop=True)

@@ -11,11 +11,16 @@
   plots that actually rendered; :func:`count_notebook_figures` counts the figures an
   executed notebook holds. ``scripts/check_html.py`` compares the two.
 - :func:`new_run_dir` makes ``runs/<YYYYmmdd-HHMMSS>/`` for a run's artifacts.
+- :func:`format_number` and its relatives (:func:`format_seconds`, :func:`format_ratio`,
+  :func:`format_percent`, :func:`format_count`, :func:`format_mean_std`) write numbers
+  for people -- three significant figures, thousands separators, units -- and are what
+  tables, titles and generated prose use everywhere in workbench.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import re
 import shutil
@@ -25,6 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "PLOTLYJS_MARKER",
     "ChromiumNotFoundError",
@@ -32,6 +39,12 @@ __all__ = [
     "count_rendered_plots",
     "export_html",
     "find_chromium",
+    "format_count",
+    "format_mean_std",
+    "format_number",
+    "format_percent",
+    "format_ratio",
+    "format_seconds",
     "new_run_dir",
     "run_notebook",
 ]
@@ -42,6 +55,83 @@ PLOTLYJS_MARKER = 'data-workbench="plotly.js"'
 _PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _NEWPLOT = "Plotly.newPlot("
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _bad(x: Any) -> bool:
+    try:
+        return x is None or not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def format_number(x: Any, sig: int = 3, unit: str = "", nan: str = "—") -> str:
+    """A number for people: ``sig`` significant figures, thousands separators, a unit.
+
+    Integers (``int``, integral numpy values) are written exactly (``10673`` ->
+    ``"10,673"``); other values are rounded to ``sig`` significant figures, written
+    without an exponent from 1e-3 to 1e15 (``1234.5`` -> ``"1,230"``, ``0.00158489`` ->
+    ``"0.00158"``) and with one outside (``3.16979e-05`` -> ``"3.17e-5"``). ``unit`` is
+    appended after a space (``"s"`` -> ``"26.7 s"``), except ``"%"`` and ``"x"``, which
+    follow the number directly. NaN, infinity and None give ``nan``.
+
+    Raises ``ValueError`` if ``sig`` is below 1.
+    """
+    if sig < 1:
+        raise ValueError(f"format_number: sig must be >= 1; got {sig}")
+    if _bad(x):
+        return nan
+    sep = "" if unit in ("", "%", "x") else " "
+    if isinstance(x, (bool, np.bool_)):
+        x = int(x)
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}{sep}{unit}"
+    v = float(x)
+    if v == 0:
+        return f"0{sep}{unit}"
+    a = abs(v)
+    if 1e-3 <= a < 1e15:
+        digits = sig - 1 - math.floor(math.log10(a))
+        r = round(v, digits)
+        if r != 0 and math.floor(math.log10(abs(r))) > math.floor(math.log10(a)):
+            digits -= 1  # 9.996 -> 10.0 gains a digit
+            r = round(v, digits)
+        text = f"{r:,.{max(digits, 0)}f}"
+    else:
+        mantissa, exp = f"{v:.{sig - 1}e}".split("e")
+        text = f"{mantissa}e{int(exp)}"
+    return f"{text}{sep}{unit}"
+
+
+def format_seconds(s: Any, sig: int = 3, nan: str = "—") -> str:
+    """Seconds for people: ``"26.7 s"``, ``"0.123 s"``, ``"1,230 s"`` (NaN -> ``nan``)."""
+    return format_number(s, sig, "s", nan)
+
+
+def format_ratio(r: Any, nan: str = "—") -> str:
+    """A ratio with two decimals and an ``x``: ``1.3813`` -> ``"1.38x"`` (NaN -> ``nan``)."""
+    return nan if _bad(r) else f"{float(r):,.2f}x"
+
+
+def format_percent(p: Any, sig: int = 3, nan: str = "—") -> str:
+    """A fraction as a percentage with ``sig`` significant figures: ``0.9433`` -> ``"94.3%"``."""
+    return nan if _bad(p) else format_number(float(p) * 100.0, sig, "%", nan)
+
+
+def format_count(n: Any, unit: str = "", nan: str = "—") -> str:
+    """A count, exact, with thousands separators: ``1437.0`` -> ``"1,437"``."""
+    return nan if _bad(n) else format_number(int(round(float(n))), unit=unit, nan=nan)
+
+
+def format_mean_std(mean: Any, std: Any, n: int | None = None, unit: str = "", sig: int = 3,
+                    nan: str = "—") -> str:
+    """``"26.7 ± 1.2 s (3 seeds)"``; with one value (``n`` < 2, or a NaN ``std``) no spread is
+    printed (``"26.7 s (one seed)"``): a spread of one value would read as a measurement."""
+    if _bad(mean):
+        return nan
+    seeds = "" if n is None else " (one seed)" if n == 1 else f" ({n} seeds)"
+    if (n is not None and n < 2) or _bad(std):
+        return format_number(mean, sig, unit, nan) + seeds
+    return f"{format_number(mean, sig, nan=nan)} ± {format_number(std, 2, unit, nan)}{seeds}"
 
 
 class ChromiumNotFoundError(FileNotFoundError):

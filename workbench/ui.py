@@ -44,10 +44,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from html import escape as html_escape
 from typing import Any
 
 __all__ = [
     "LivePlot",
+    "StatusLine",
     "append_output",
     "batch_size_slider",
     "capture_into",
@@ -57,6 +59,7 @@ __all__ = [
     "in_colab",
     "in_kernel",
     "lr_slider",
+    "set_enabled",
     "set_output",
     "setup_notebook",
 ]
@@ -363,6 +366,9 @@ class LivePlot:
         every_s: minimum seconds between two draws (``update(force=True)`` ignores it).
         output: an ``ipywidgets.Output`` to draw into, or None for the current cell.
         clock: time source (default :func:`time.monotonic`), for tests.
+        caption: zero-argument callable returning a line shown under the figure (a
+            progress line); by default the runner's ``progress_text()`` when the callback
+            was handed an :class:`~workbench.experiment.Experiment` ("run 3 of 6: ...").
     """
 
     def __init__(
@@ -371,10 +377,12 @@ class LivePlot:
         every_s: float = 1.0,
         output: Any = None,
         clock: Callable[[], float] | None = None,
+        caption: Callable[[], str] | None = None,
     ) -> None:
         if every_s < 0:
             raise ValueError(f"every_s must be >= 0; got {every_s}")
         self.make_figure = make_figure
+        self.caption = caption
         self.every_s = float(every_s)
         self.output = output
         self._clock = clock
@@ -445,14 +453,28 @@ class LivePlot:
             self._draw()
         return True
 
+    def caption_text(self) -> str:
+        """The line shown under the figure: ``caption()`` when given, else the runner's
+        ``progress_text()`` (an :class:`~workbench.experiment.Experiment` handed to the
+        callback says which run of how many is going), else ``""``."""
+        if self.caption is not None:
+            return str(self.caption())
+        src = self.rows
+        return str(src.progress_text()) if hasattr(src, "progress_text") else ""
+
     def _draw(self) -> None:
+        from IPython.display import HTML
+
         fig = self.make_figure()
         self.figure = fig
+        text = self.caption_text()
+        objs = [fig] + ([HTML(f"<small>{html_escape(text)}</small>")] if text else [])
         if self.output is None:
             _clear_output(wait=True)
-            _display(fig)
+            for obj in objs:
+                _display(obj)
         else:
-            set_output(self.output, fig)
+            set_output(self.output, *objs)
 
     def close(self) -> None:
         """Draw a final time (ignoring the throttle)."""
@@ -479,6 +501,36 @@ class LivePlot:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class StatusLine:
+    """A line of text in the running cell that is rewritten in place (progress of a long
+    cell that draws no live plot), e.g. ``"LR range test on subj (2 of 2)…"``.
+
+    Displayed once with a ``display_id`` and rewritten with ``update_display``, so it works
+    in JupyterLab, Colab and headless runs (papermill, nbmake; no ``ipywidgets.Output``)
+    and the executed notebook keeps the last text. Outside a kernel each update is printed.
+    :attr:`history` holds every text shown, for tests.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self.history: list[str] = []
+        self._handle: Any = None
+        self.update(text)
+
+    def update(self, text: str) -> None:
+        """Replace the line with ``text`` (plain text; HTML special characters are escaped)."""
+        self.history.append(text)
+        if not in_kernel():
+            print(text)
+            return
+        from IPython.display import HTML, display
+
+        obj = HTML(f"<code>{html_escape(text)}</code>")
+        if self._handle is None:
+            self._handle = display(obj, display_id=True)
+        else:
+            self._handle.update(obj)
 
 
 # ------------------------------------------------------------------- widget helpers
@@ -543,31 +595,62 @@ def dropdown(
                       layout=_layout())
 
 
+def _value_text(value: Any) -> str:
+    from workbench.report import format_number
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return format_number(value)
+
+
+def set_enabled(controls: Mapping[str, Any], used: Any) -> None:
+    """Enable the controls named in ``used`` and disable the others (greyed out, still
+    showing their value), so a control the current choice ignores cannot look live.
+
+    ``controls`` maps names to widgets; ``used`` is a collection of names."""
+    used = set(used)
+    for name, widget in controls.items():
+        widget.disabled = name not in used
+
+
 def control_panel(
     controls: Mapping[str, Any],
     on_run: Callable[..., Any],
     run_label: str = "Train",
     output: Any = None,
+    preview: Callable[..., Any] | None = None,
+    enabled: Callable[..., Any] | None = None,
 ) -> tuple[Any, Any]:
     """Widgets plus a run button that calls ``on_run(**{name: widget.value})``.
 
-    Clicking the button disables it, clears ``output`` and calls ``on_run`` with the
-    current widget values as keyword arguments, inside :func:`capture_into` ``(output)``
-    (so anything it prints or displays lands there; pass that ``output`` to a
-    :class:`LivePlot` for live plots). A non-None return value is displayed below. An
-    exception is not swallowed: its traceback is printed in ``output`` and its message is
-    shown in the status line under the button. The button works the same when clicked
-    from code (``box.button.click()``, e.g. in a cell of a headless run).
+    Clicking the button clears ``output`` and calls ``on_run`` with the current widget
+    values as keyword arguments, inside :func:`capture_into` ``(output)`` (so anything it
+    prints or displays lands there; pass that ``output`` to a :class:`LivePlot` for live
+    plots). A non-None return value is displayed below. The button shows the state: while
+    running it is disabled, amber and reads "Running…"; then green with "done in 12.3 s"
+    beside it, or red with the error's message (an exception is not swallowed: its
+    traceback is printed in ``output``). The button works the same when clicked from code
+    (``box.button.click()``, e.g. in a cell of a headless run).
+
+    Every control gives feedback at once: moving one rewrites the line above the button
+    -- ``preview(**values)`` when given (for example the optimizer steps the settings
+    imply), else the settings the next run will use -- and marks them as not yet run.
 
     Args:
         controls: name -> widget with a ``value`` (sliders, dropdowns, ...).
         on_run: a plain package function taking those names as keyword arguments.
         run_label: the button's text.
         output: an ``ipywidgets.Output`` to use, or None to create one.
+        preview: ``preview(**values) -> str`` (HTML allowed), the line shown for the
+            current settings; an exception's message is shown instead.
+        enabled: ``enabled(**values) -> names``: the controls the current settings use;
+            the others are disabled (see :func:`set_enabled`). Re-evaluated on every change.
 
-    Returns ``(box, output)``: a ``VBox`` (controls, button and status line) and the
-    ``Output``. The box also carries ``box.button``, ``box.status`` (an ``HTML``) and
-    ``box.last_result`` / ``box.last_error`` after a run, for scripting and tests.
+    Returns ``(box, output)``: a ``VBox`` (controls, preview line, button and status line)
+    and the ``Output``. The box also carries ``box.button``, ``box.status`` and
+    ``box.preview`` (``HTML`` widgets), ``box.state`` (``"ready"``, ``"changed"``,
+    ``"running"``, ``"done"`` or ``"error"``) and ``box.last_result`` / ``box.last_error``
+    after a run, for scripting and tests.
     """
     import html
 
@@ -579,16 +662,48 @@ def control_panel(
     out = output if output is not None else w.Output()
     button = w.Button(description=run_label, button_style="primary", icon="play")
     status = w.HTML(value="")
-    box = w.VBox([*controls.values(), w.HBox([button, status]), out])
+    preview_line = w.HTML(value="")
+    box = w.VBox([*controls.values(), preview_line, w.HBox([button, status]), out])
     box.button = button
     box.status = status
+    box.preview = preview_line
+    box.state = "ready"
     box.last_result = None
     box.last_error = None
 
+    def values() -> dict[str, Any]:
+        return {name: widget.value for name, widget in controls.items()}
+
+    def describe(kwargs: dict[str, Any]) -> str:
+        if preview is not None:
+            try:
+                return str(preview(**kwargs))
+            except Exception as exc:  # an invalid combination: say why, at once
+                return f"<span style='color:#b00020'>{html.escape(f'{type(exc).__name__}: {exc}')}</span>"
+        shown = ", ".join(f"{getattr(controls[k], 'description', '') or k} {html.escape(_value_text(v))}"
+                          for k, v in kwargs.items())
+        return f"next run: {shown}"
+
+    def on_change(_change: Any = None) -> None:
+        kwargs = values()
+        if enabled is not None:
+            set_enabled(controls, enabled(**kwargs))
+        preview_line.value = describe(kwargs)
+        if _change is not None and box.state != "running":
+            box.state = "changed"
+            button.button_style = "primary"
+            status.value = f"<i>settings changed: press {html.escape(run_label)} to run with them</i>"
+
+    for widget in controls.values():
+        widget.observe(on_change, names="value")
+    on_change()
+
     def on_click(_b: Any) -> None:
-        kwargs = {name: widget.value for name, widget in controls.items()}
+        kwargs = values()
         button.disabled = True
+        button.description, button.icon, button.button_style = "Running…", "hourglass-half", "warning"
         status.value = "<i>running…</i>"
+        box.state = "running"
         box.last_error = None
         t0 = time.monotonic()
         with capture_into(out, clear=True):
@@ -596,16 +711,21 @@ def control_panel(
                 result = on_run(**kwargs)
             except Exception as exc:  # shown to the user, not swallowed
                 box.last_error = exc
+                box.state = "error"
                 traceback.print_exc(file=sys.stdout)
                 msg = html.escape(f"{type(exc).__name__}: {exc}")
+                button.button_style = "danger"
                 status.value = f"<span style='color:#b00020'><b>error</b> — {msg}</span>"
             else:
                 box.last_result = result
+                box.state = "done"
+                button.button_style = "success"
                 status.value = f"done in {time.monotonic() - t0:.1f} s"
                 if result is not None:
                     _display(result)
             finally:
                 button.disabled = False
+                button.description, button.icon = run_label, "play"
 
     button.on_click(on_click)
     return box, out

@@ -215,8 +215,10 @@ class ActiveComparison:
         trained_on = learner.curve[last["round"]]["labels"]
         return plot_acquired(learner.splits.train, last["ids"], last["scores"],
                              class_names=learner.task.class_names, max_examples=max_examples,
-                             title=f"{dataset}: what {strategy} picked in round {last['round']} "
-                                   f"(model trained on {trained_on} labels); score = acquisition score")
+                             # two short lines, so the title fits the figure's width
+                             title=f"{dataset}: what {strategy} picked in round {last['round']}<br>"
+                                   f"<sup>model trained on {trained_on:,} labels; score = acquisition "
+                                   f"score</sup>")
 
     def describe(self) -> str:
         lines = []

@@ -259,7 +259,8 @@ def plot_acquired(data: Any, ids: Sequence[int], scores: Sequence[float] | None 
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor=None)
     fig.update_annotations(font_size=11)
-    fig.update_layout(title=title, height=170 * rows + 60, width=max(130 * cols, 400),
+    # at least 520 px: a two-line title (a <br> and a <sup> line) fits without being cut
+    fig.update_layout(title=title, height=170 * rows + 60, width=max(130 * cols, 520),
                       margin={"t": 80 if title else 40, "l": 10, "r": 10, "b": 10},
                       plot_bgcolor="white", paper_bgcolor="white")
     return fig

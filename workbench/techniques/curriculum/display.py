@@ -36,8 +36,12 @@ def plot_pacing(name: str = "fixed_exponential", start: float = 0.04, increase_a
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=other, line={"width": 1, "dash": "dot"}))
     xs, ys = pacing_curve(make_pacing(name, total_steps, start, increase_amount, step_length), total_steps)
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"width": 3}, line_shape="hv"))
-    fig.update_layout(title=f"pacing: {name} (start {start:g}, growth x{increase_amount:g}, step length "
-                            f"{step_length})", xaxis_title="training steps (mini-batches)",
+    from workbench.techniques.curriculum.pacing import pacing_knobs_used
+
+    used = pacing_knobs_used(name)  # the title names only the settings this function uses
+    parts = [f"start {start:g}"] + [f"growth x{increase_amount:g}"] * ("increase_amount" in used) \
+        + [f"step length {step_length}"] * ("step_length" in used)
+    fig.update_layout(title=f"pacing: {name} ({', '.join(parts)})", xaxis_title="training steps (mini-batches)",
                       yaxis_title="fraction of the easiest data available", yaxis_range=[0, 1.05],
                       template="plotly_white", height=380)
     return fig

@@ -29,6 +29,7 @@ __all__ = [
     "linear",
     "make_pacing",
     "pacing_curve",
+    "pacing_knobs_used",
     "root",
     "single_step",
     "varied_exponential",
@@ -195,6 +196,20 @@ def make_pacing(name: str, total_steps: int = 1000, start: float = 0.04, increas
                        step_lengths=(max(1, sl // 2), sl, max(1, 3 * sl // 2)), rest_step_length=sl)
     return partial(single_step, starting_percent=start,
                    step_length=step_length if step_length is not None else max(1, total_steps // 2))
+
+
+def pacing_knobs_used(name: str) -> tuple[str, ...]:
+    """The settings of :func:`make_pacing` that the pacing ``name`` uses, given an explicit
+    ``step_length`` (the notebook's sliders): ``start`` and ``total_steps`` always (the
+    latter also sets the plotted range); ``increase_amount`` and ``step_length`` for the
+    Hacohen & Weinshall exponentials; ``step_length`` for ``single_step``. The pacing
+    explorer disables the others. Raises ``ValueError`` for an unknown name."""
+    check_pacing_name(name)
+    if name in ("fixed_exponential", "varied_exponential"):
+        return ("start", "total_steps", "increase_amount", "step_length")
+    if name == "single_step":
+        return ("start", "total_steps", "step_length")
+    return ("start", "total_steps")
 
 
 def pacing_curve(pacing: Callable[[int], float], total_steps: int, points: int = 200) -> tuple[list[int], list[float]]:

@@ -68,7 +68,11 @@ from workbench.techniques.optimization.param_groups import (
     param_group_table,
     param_groups,
 )
-from workbench.techniques.optimization.schedules import schedule_curve, schedule_settings
+from workbench.techniques.optimization.schedules import (
+    knobs_used,
+    schedule_curve,
+    schedule_settings,
+)
 from workbench.techniques.optimization.technique import DynamicLR
 from workbench.train.dynamic_lr import DynamicLRPolicy, DynamicLRScheduler, dynamic_lr_trace
 
@@ -87,6 +91,7 @@ __all__ = [
     "dynamic_lr_trace",
     "exponential_lrs",
     "is_no_decay",
+    "knobs_used",
     "lr_find",
     "lr_find_recipe",
     "lr_finder_figure",

@@ -10,7 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.techniques.optimization.lr_finder import LRFinderResult
-from workbench.techniques.optimization.schedules import schedule_curve, schedule_settings
+from workbench.techniques.optimization.schedules import (
+    knobs_used,
+    schedule_curve,
+    schedule_settings,
+)
 from workbench.train.schedules import SCHEDULES
 
 __all__ = ["lr_finder_figure", "schedule_explorer", "schedule_figure", "schedules_overview_figure"]
@@ -36,9 +40,13 @@ def schedule_figure(schedule: str = "warmup_cosine", lr: float = 1e-3, total_ste
 
     steps, lrs = schedule_curve(schedule, lr, total_steps, **knobs)
     warmup, kwargs = schedule_settings(schedule, lr, total_steps, **knobs)
-    args = ", ".join([f"warmup_steps={warmup}"] * bool(warmup)
-                     + [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items()])
-    title = f"{schedule}: lr={lr:g}, T={total_steps}" + (f", {args}" if args else "")
+    from workbench.report import format_number
+
+    args = ", ".join([f"warmup {format_number(warmup)} steps"] * bool(warmup)
+                     + [f"{k} {format_number(v)}" for k, v in kwargs.items()])
+    # two short lines (the settings in smaller type) so the title fits the plot's width
+    title = (f"{schedule}: lr {format_number(lr)}, T = {format_number(total_steps)} steps"
+             + (f"<br><sup>{args}</sup>" if args else ""))
     return plots.plot_lr_schedule(steps, lrs, title=title, log_y=log_y)
 
 
@@ -54,14 +62,16 @@ def schedules_overview_figure(lr: float = 1e-3, total_steps: int = 1000,
     from workbench import plots
 
     curves = {s: schedule_curve(s, lr, total_steps, **knobs) for s in schedules}
-    return plots.plot_lr_schedules(curves, title=f"learning-rate schedules (lr={lr:g}, T={total_steps})")
+    return plots.plot_lr_schedules(curves, title=f"learning-rate schedules (lr {lr:g}, T = {total_steps:,} steps)")
 
 
 def schedule_explorer(schedule: str = "warmup_cosine", lr: float = 1e-3, total_steps: int = 1000,
                       output: Any = None):
     """Widgets that pick a schedule and its knobs, redrawing the LR curve at once.
 
-    Every control is observed (``observe(..., names="value")``); a change calls
+    Every control is observed (``observe(..., names="value")``); the knobs the chosen
+    schedule ignores (:func:`~workbench.techniques.optimization.schedules.knobs_used`) are
+    disabled, so every enabled control changes the curve. A change calls
     :func:`schedule_figure` with the current values and draws the figure into an
     ``ipywidgets.Output`` (:func:`workbench.ui.set_output`). An invalid
     combination shows its ``ValueError`` message instead of a figure.
@@ -96,9 +106,12 @@ def schedule_explorer(schedule: str = "warmup_cosine", lr: float = 1e-3, total_s
     out = output if output is not None else w.Output()
     box = w.VBox([*controls.values(), out])
     box.controls, box.output, box.figure, box.error = controls, out, None, ""
+    always = ("schedule", "lr", "total_steps", "log_y")
 
     def redraw(_change: Any = None) -> None:
         values = {k: c.value for k, c in controls.items()}
+        # knobs the chosen schedule ignores are disabled (greyed out), not left looking live
+        ui.set_enabled(controls, (*always, *knobs_used(values["schedule"])))
         try:
             fig = schedule_figure(**values)
             box.figure, box.error = fig, ""

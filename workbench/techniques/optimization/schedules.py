@@ -18,7 +18,28 @@ from workbench.validation import check_choice as _choice
 from workbench.validation import check_int as _int
 from workbench.validation import check_number as _num
 
-__all__ = ["schedule_curve", "schedule_settings"]
+__all__ = ["knobs_used", "schedule_curve", "schedule_settings"]
+
+#: The relative knobs of :func:`schedule_settings` each schedule uses (besides ``lr`` and
+#: ``total_steps``, which every schedule uses); the schedule explorer disables the others.
+SCHEDULE_KNOBS: dict[str, tuple[str, ...]] = {
+    "step": ("gamma",),
+    "cosine": ("min_lr_fraction",),
+    "warmup": ("warmup_fraction",),
+    "warmup_linear": ("warmup_fraction",),
+    "warmup_cosine": ("warmup_fraction", "min_lr_fraction"),
+    "polynomial": ("power",),
+    "sgdr": ("cycles", "t_mult", "min_lr_fraction"),
+    "one_cycle": ("pct_start",),
+    "plateau": ("gamma",),
+}
+
+
+def knobs_used(schedule: str) -> tuple[str, ...]:
+    """The knobs of :func:`schedule_settings` that ``schedule`` uses (``()`` for ``constant``
+    and ``dynamic``). Raises ``ValueError`` for an unknown schedule (lists the valid ones)."""
+    _choice("schedule", schedule, tuple(SCHEDULES))
+    return SCHEDULE_KNOBS.get(schedule, ())
 
 
 def schedule_settings(schedule: str, lr: float, total_steps: int, *,
