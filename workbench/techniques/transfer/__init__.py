@@ -51,6 +51,7 @@ from workbench.techniques.transfer.vectors import (
     embedding_matrix,
     find_embedding,
     init_embedding,
+    remap_embedding,
     train_word_vectors,
     vocabulary_coverage,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "load_pretrained_weights",
     "normalize_sentence",
     "read_text_file",
+    "remap_embedding",
     "train_word_vectors",
     "trainable_groups",
     "ulmfit_schedule",
