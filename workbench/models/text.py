@@ -116,6 +116,10 @@ class BagOfEmbeddings(nn.Module):
         return self.classifier(self.dropout(self.encode(x)))
 
 
+#: Kim (2014)'s variants, the values of ``KimCNN(mode=...)``.
+KIM_MODES = ("rand", "static", "non-static", "multichannel")
+
+
 class KimCNN(nn.Module):
     """Kim (2014), "Convolutional Neural Networks for Sentence Classification" (EMNLP).
 
@@ -132,6 +136,13 @@ class KimCNN(nn.Module):
       the trainable channel starts from ``pretrained_embeddings`` if given, else from
       ``w`` too. Each filter spans both channels (``Conv1d`` over ``2 * embed_dim`` input
       channels), which equals Kim's per-channel filters summed.
+
+    ``mode`` names the variant (:data:`KIM_MODES`) and checks the other arguments against
+    it: ``mode="static", pretrained_embeddings=w`` freezes the embedding,
+    ``mode="multichannel", pretrained_embeddings=w`` adds ``w`` as the static channel, and
+    ``mode="rand"`` refuses a table. ``model.mode`` holds the variant either way (inferred
+    from the arguments when ``mode`` is None). Word vectors for the vocabulary of a data
+    set: :mod:`workbench.techniques.transfer` (``kim_cnn(..., mode=...)``).
 
     Kim used ``embed_dim=300`` (word2vec), filter widths 3, 4, 5 with 100 maps each,
     dropout 0.5, an l2 max-norm constraint ``s=3`` on the final layer's weight vectors,
@@ -176,6 +187,8 @@ class KimCNN(nn.Module):
             initialises the trainable embedding (copied).
         freeze_embeddings: if True, the embedding gets ``requires_grad=False``.
         max_norm: l2 bound for the final layer's weight vectors (Kim: 3.0), or None.
+        mode: ``"rand"``, ``"static"``, ``"non-static"``, ``"multichannel"`` or None (the
+            variant follows from the other arguments).
         init_range: a trainable embedding that is not given ``pretrained_embeddings`` (nor
             ``static_embeddings``) is drawn from ``U[-init_range, init_range]`` (Kim:
             0.25, the default); None keeps PyTorch's ``N(0, 1)``. The padding row is zero
@@ -204,8 +217,25 @@ class KimCNN(nn.Module):
                  static_embeddings: torch.Tensor | None = None, *,
                  pretrained_embeddings: torch.Tensor | None = None,
                  freeze_embeddings: bool = False, max_norm: float | None = None,
-                 init_range: float | None = 0.25) -> None:
+                 init_range: float | None = 0.25, mode: str | None = None) -> None:
         super().__init__()
+        if mode is not None and mode not in KIM_MODES:
+            raise ValueError(f"mode must be one of {list(KIM_MODES)} or None; got {mode!r}")
+        if mode in ("static", "non-static", "multichannel") and pretrained_embeddings is None \
+                and static_embeddings is None:
+            raise ValueError(f"mode={mode!r} needs pretrained_embeddings (word vectors for the "
+                             "vocabulary); mode='rand' trains from a random initialisation")
+        if mode == "rand" and (pretrained_embeddings is not None or static_embeddings is not None):
+            raise ValueError("mode='rand' takes no pretrained_embeddings or static_embeddings")
+        if mode == "non-static" and (freeze_embeddings or static_embeddings is not None):
+            raise ValueError("mode='non-static' fine-tunes a single embedding: freeze_embeddings must "
+                             "be False and static_embeddings None")
+        if mode == "static":
+            if static_embeddings is not None:
+                raise ValueError("mode='static' takes pretrained_embeddings, not static_embeddings")
+            freeze_embeddings = True
+        if mode == "multichannel" and static_embeddings is None:
+            static_embeddings = pretrained_embeddings
         self.vocab_size = _check_positive_int("vocab_size", vocab_size)
         self.num_classes = _check_positive_int("num_classes", num_classes)
         self.embed_dim = _check_positive_int("embed_dim", embed_dim)
@@ -244,6 +274,10 @@ class KimCNN(nn.Module):
                 self.embedding.weight.uniform_(-self.init_range, self.init_range)
                 self.embedding.weight[self.pad_id].zero_()
         self.embedding.weight.requires_grad_(not freeze_embeddings)
+        if mode is None:
+            mode = ("multichannel" if static is not None else "rand" if pretrained is None
+                    else "static" if freeze_embeddings else "non-static")
+        self.mode = mode
         self.static_embedding: nn.Embedding | None = None
         if static is not None:
             self.static_embedding = nn.Embedding.from_pretrained(static, freeze=True,

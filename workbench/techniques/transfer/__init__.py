@@ -5,6 +5,10 @@ See ``README.md`` in this folder (the method card). Modules, imported one way:
 - :mod:`~workbench.techniques.transfer.cache`: the on-disk cache (folder, keys, atomic writes).
 - :mod:`~workbench.techniques.transfer.corpus`: the pretraining corpus (NLTK corpora and
   training-split text, or your own files) with held-out sentences removed.
+- :mod:`~workbench.techniques.transfer.vectors`: skip-gram word vectors (gensim), cached;
+  a model's embedding from them for its own vocabulary, with the coverage.
+- :mod:`~workbench.techniques.transfer.kim`: Kim (2014)'s CNN-rand / static / non-static /
+  multichannel on our vectors.
 """
 
 from workbench.techniques.transfer.cache import default_cache_dir
@@ -19,19 +23,41 @@ from workbench.techniques.transfer.corpus import (
     normalize_sentence,
     read_text_file,
 )
+from workbench.techniques.transfer.kim import KIM_MODES, kim_cnn, kim_cnn_factory
+from workbench.techniques.transfer.vectors import (
+    CoverageReport,
+    Word2VecSettings,
+    WordVectors,
+    embedding_matrix,
+    find_embedding,
+    init_embedding,
+    train_word_vectors,
+    vocabulary_coverage,
+)
 
 __all__ = [
     "BUILTIN_SOURCES",
+    "KIM_MODES",
     "DEFAULT_HELDOUT",
     "TECHNIQUES",
     "CorpusReport",
+    "CoverageReport",
     "PretrainingCorpus",
     "SourceCounts",
+    "Word2VecSettings",
+    "WordVectors",
     "build_pretraining_corpus",
     "default_cache_dir",
+    "embedding_matrix",
+    "find_embedding",
     "heldout_sentences",
+    "init_embedding",
+    "kim_cnn",
+    "kim_cnn_factory",
     "normalize_sentence",
     "read_text_file",
+    "train_word_vectors",
+    "vocabulary_coverage",
 ]
 
 #: loop techniques of this family (Technique subclasses); see tests/techniques/test_contract.py
