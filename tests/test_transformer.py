@@ -103,7 +103,11 @@ def test_without_head_forward_is_the_language_model():
     x = torch.randint(3, 300, (2, 6))
     assert m(x).shape == (2, 6, 300)
     assert m.lm_head.weight is m.embedding.weight
-    assert [g[0] for g in m.layer_groups()] == ["embedding.", "blocks.0.", "blocks.1.", "norm."]
+    assert list(m.layer_groups()) == ["embedding", "block0", "block1", "head"]
+    import re
+    names = [n for n, _ in m.named_parameters()]
+    covered = [n for n in names if any(re.match(p, n) for ps in m.layer_groups().values() for p in ps)]
+    assert covered == names
 
 
 @pytest.mark.parametrize("kw, match", [

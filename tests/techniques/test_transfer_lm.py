@@ -80,6 +80,9 @@ def test_pretraining_lowers_perplexity_and_is_cached(tmp_path):
     assert again.from_cache and replay == rows and again.pretrain_seconds == res.pretrain_seconds
     for (k, a), (_, b) in zip(res.model.state_dict().items(), again.model.state_dict().items()):
         assert torch.equal(a, b), k
+    # pretraining is seeded (initialisation, windows, dropout): a fresh run gives the same weights
+    fresh = pretrain_lm(corpus, TINY, use_cache=False)
+    assert all(torch.equal(a, b) for a, b in zip(res.model.state_dict().values(), fresh.model.state_dict().values()))
     # another config or corpus: another cache entry
     other = pretrain_lm(corpus, TINY.replace(steps=20), cache_dir=tmp_path)
     assert not other.from_cache and other.key != res.key

@@ -270,13 +270,16 @@ class TransformerLM(nn.Module):
         self.num_classes = num_classes
         return self
 
-    def layer_groups(self) -> list[list[str]]:
-        """Parameter-name prefixes from the bottom of the network to the top, one group per
-        ULMFiT layer group: ``[embedding + position], block 0, ..., block n-1, [norm +
-        classifier]`` (the tied ``lm_head`` shares the embedding's weight)."""
-        groups = [["embedding.", "position."]]
-        groups += [[f"blocks.{i}."] for i in range(self.n_layers)]
-        groups.append(["norm.", "classifier.", "lm_head."])
+    def layer_groups(self) -> dict[str, list[str]]:
+        """ULMFiT's layer groups, bottom to top: ``{"embedding": token + position
+        embeddings, "block0": ..., "block{n-1}": ..., "head": final norm + classifier (+
+        lm_head's bias; its weight is the embedding's)}``, each a list of regular
+        expressions over parameter names (the ``layers`` argument of
+        :func:`workbench.train.param_groups.param_groups` and the transfer family's
+        fine-tuning tools)."""
+        groups = {"embedding": [r"^embedding\.", r"^position\."]}
+        groups |= {f"block{i}": [rf"^blocks\.{i}\."] for i in range(self.n_layers)}
+        groups["head"] = [r"^norm\.", r"^classifier\.", r"^lm_head\."]
         return groups
 
     # ------------------------------------------------------------------ generation

@@ -475,6 +475,54 @@ def _load_cached(path: Path) -> PretrainedLM | None:
                         corpus_stats=dict(blob["corpus_stats"]), from_cache=True)
 
 
+def _train_lm(config: LMConfig, vocab: Vocabulary, stream: torch.Tensor, scored: list[list[str]],
+              dev: torch.device, t0: float, on_eval: Callable[[dict[str, float]], Any] | None,
+              progress: bool) -> tuple[TransformerLM, list[dict[str, float]]]:
+    gen = torch.Generator().manual_seed(config.seed)
+    model = TransformerLM(len(vocab), pad_id=vocab.pad_id, **config.model_kwargs())
+    model.to(dev).train()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith("position")]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 or n.startswith("position")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(config))
+    history: list[dict[str, float]] = []
+    offsets = torch.arange(config.seq_len + 1)
+    running, n_running = 0.0, 0
+
+    def evaluate(step: int) -> None:
+        nonlocal running, n_running
+        ppl = sentence_perplexity(model, scored, vocab)
+        row = {"step": step, "train_loss": running / n_running if n_running else math.nan,
+               "val_loss": ppl["nll"], "val_perplexity": ppl["perplexity"],
+               "seconds": time.perf_counter() - t0, "tokens_seen": step * config.batch_size * config.seq_len}
+        running, n_running = 0.0, 0
+        history.append(row)
+        if on_eval is not None:
+            on_eval(dict(row))
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(config.steps), desc="pretraining", disable=not progress)
+    for step in bar:
+        starts = torch.randint(0, len(stream) - config.seq_len - 1, (config.batch_size,), generator=gen)
+        x = stream[starts[:, None] + offsets].to(dev)
+        loss = model.lm_loss(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        running += float(loss.detach())
+        n_running += 1
+        if (step + 1) % config.eval_every == 0 and step + 1 < config.steps:
+            evaluate(step + 1)
+            bar.set_postfix(val_ppl=f"{history[-1]['val_perplexity']:.1f}")
+    evaluate(config.steps)
+    bar.close()
+    return model, history
+
+
 def pretrain_lm(corpus: Any, config: LMConfig | None = None, *, cache_dir: str | os.PathLike | None = None,
                 use_cache: bool = True, on_eval: Callable[[dict[str, float]], Any] | None = None,
                 device: str | torch.device | None = None, progress: bool = False) -> PretrainedLM:
@@ -543,50 +591,10 @@ def pretrain_lm(corpus: Any, config: LMConfig | None = None, *, cache_dir: str |
              "scored_heldout_sentences": len(scored), "vocab_size": len(vocab), "heldout_oov_rate": oov}
 
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(config.seed)
-    with torch.random.fork_rng(devices=[]):
+    # the global RNG (initialisation, dropout) is seeded inside and restored afterwards
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        model = TransformerLM(len(vocab), pad_id=vocab.pad_id, **config.model_kwargs())
-    model.to(dev).train()
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith("position")]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 or n.startswith("position")]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(config))
-    history: list[dict[str, float]] = []
-    offsets = torch.arange(config.seq_len + 1)
-    running, n_running = 0.0, 0
-
-    def evaluate(step: int) -> None:
-        nonlocal running, n_running
-        ppl = sentence_perplexity(model, scored, vocab)
-        row = {"step": step, "train_loss": running / n_running if n_running else math.nan,
-               "val_loss": ppl["nll"], "val_perplexity": ppl["perplexity"],
-               "seconds": time.perf_counter() - t0, "tokens_seen": step * config.batch_size * config.seq_len}
-        running, n_running = 0.0, 0
-        history.append(row)
-        if on_eval is not None:
-            on_eval(dict(row))
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(range(config.steps), desc="pretraining", disable=not progress)
-    for step in bar:
-        starts = torch.randint(0, len(stream) - config.seq_len - 1, (config.batch_size,), generator=gen)
-        x = stream[starts[:, None] + offsets].to(dev)
-        loss = model.lm_loss(x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        running += float(loss.detach())
-        n_running += 1
-        if (step + 1) % config.eval_every == 0 and step + 1 < config.steps:
-            evaluate(step + 1)
-            bar.set_postfix(val_ppl=f"{history[-1]['val_perplexity']:.1f}")
-    evaluate(config.steps)
-    bar.close()
+        model, history = _train_lm(config, vocab, stream, scored, dev, t0, on_eval, progress)
     seconds = time.perf_counter() - t0
     model.to("cpu").eval()
     heldout_ppl = {k: history[-1][k] for k in ("val_perplexity", "val_loss")}
