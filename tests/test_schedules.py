@@ -46,7 +46,7 @@ def cos_anneal(hi: float, lo: float, x: float) -> float:
 def test_names():
     assert tuple(SCHEDULES) == ("constant", "step", "cosine", "warmup", "warmup_cosine",
                                 "warmup_linear", "polynomial", "sgdr", "one_cycle", "plateau",
-                                "dynamic")
+                                "dynamic", "slanted_triangular")
 
 
 def test_registry_matches_the_config_layers_names():
@@ -364,6 +364,7 @@ VARIANTS = [
     ("one_cycle", 0, {"cycle_momentum": True, "three_phase": True}),
     ("plateau", 0, {"patience": 2, "factor": 0.5, "cooldown": 1}),
     ("dynamic", 0, {"patience": 2, "plateau_patience": 2, "increase_factor": 1.5}),
+    ("slanted_triangular", 0, {"cut_frac": 0.2, "ratio": 16.0}),
 ]
 
 

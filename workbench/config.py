@@ -33,7 +33,7 @@ NONFINITE_ACTIONS = ("raise", "stop", "skip")
 #: (checked there when it is imported); the list is kept here because the configuration
 #: layer does not import the training layer.
 SCHEDULE_NAMES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "warmup_linear",
-                  "polynomial", "sgdr", "one_cycle", "plateau", "dynamic")
+                  "polynomial", "sgdr", "one_cycle", "plateau", "dynamic", "slanted_triangular")
 #: Schedules that take ``warmup_steps`` (>= 1); every other schedule needs ``warmup_steps=0``.
 WARMUP_SCHEDULES = ("warmup", "warmup_cosine", "warmup_linear")
 #: Schedules stepped with a metric after each evaluation, not after each optimizer step.

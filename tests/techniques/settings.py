@@ -111,4 +111,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # must reuse the checkpointed losses, not retrain it
     "RhoLoss": {"invalid": {"keep": 0.0, "il_epochs": 0, "il_lr": -1.0, "il_batch_size": 0},
                 "overrides": {"keep": 0.5, "il_epochs": 1}, "modality": "vision"},
+    # transfer: ULMFiT's default schedule over the bag of embeddings' layers unfreezes the
+    # top group at epoch 0 and the next one at epoch 1 (within the two-epoch contract run),
+    # so the resumed run must re-apply the frozen set of the epoch it resumes in
+    "GradualUnfreezing": {"invalid": {"schedule": {-1: "classifier"}, "layers": 5}, "modality": "text"},
 }

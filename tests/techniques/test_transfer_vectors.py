@@ -14,6 +14,7 @@ from workbench.config import TaskSpec, TrainingConfig
 from workbench.data.datasets import load_dataset
 from workbench.data.splits import cap_splits
 from workbench.data.text import Vocabulary
+from workbench.data.user_data import load_text_file
 from workbench.models import KimCNN, build_model
 from workbench.techniques.transfer import (
     Word2VecSettings,
@@ -22,6 +23,7 @@ from workbench.techniques.transfer import (
     init_embedding,
     kim_cnn,
     kim_cnn_factory,
+    remap_embedding,
     train_word_vectors,
 )
 from workbench.train import Trainer
@@ -143,3 +145,41 @@ def test_real_mr_word2vec_initialises_kim_cnn(tmp_path):
     state = Trainer(model, cfg, splits.train, splits.val, task=splits.task).fit()
     assert state.effective_step == 8 and math.isfinite(state.history[-1]["val_loss"])
     assert not torch.equal(model.embedding.weight, before)
+
+
+def test_remap_embedding_from_a_pretraining_vocabulary():
+    """A pretrained table over the pretraining vocabulary moved to the fine-tuning one:
+    shared words keep their rows, the others are drawn, the coverage is reported."""
+    src_vocab = Vocabulary.build([["the", "film", "is", "great", "the"]])
+    torch.manual_seed(0)
+    table = torch.randn(len(src_vocab), 6)
+    tgt_vocab = Vocabulary.build([["great", "film", "film", "quokka"]])
+    weight, rep = remap_embedding(table, src_vocab, tgt_vocab)
+    for w in ("great", "film"):
+        torch.testing.assert_close(weight[tgt_vocab.stoi[w]], table[src_vocab.stoi[w]])
+    assert (rep.covered_types, rep.vocab_types, rep.covered_tokens, rep.vocab_tokens) == (2, 3, 3, 4)
+    assert rep.pretrained_words == len(src_vocab) - 2  # specials are not vectors
+    with pytest.raises(ValueError, match="weight"):
+        remap_embedding(table[:-1], src_vocab, tgt_vocab)
+
+
+def test_user_text_file_pretrains_vectors_for_user_labelled_data(tmp_path):
+    """Your own data end to end: a text file as the pretraining corpus (your labelled
+    file's held-out sentences removed from it), vectors, and a non-static Kim CNN on your
+    labelled CSV."""
+    words = ["good", "bad", "great", "awful", "film", "plot", "acting", "fine", "dull", "story"]
+    rng = np.random.default_rng(0)
+    rows = ["text,label"] + [f"{' '.join(rng.choice(words, 6))},{i % 2}" for i in range(80)]
+    (tmp_path / "labelled.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    splits = load_text_file(tmp_path / "labelled.csv")
+    unlabelled = [" ".join(rng.choice(words, 8)) for _ in range(500)] + [splits.test.texts[0]]
+    (tmp_path / "unlabelled.txt").write_text("\n".join(unlabelled) + "\n", encoding="utf-8")
+    corpus = build_pretraining_corpus(files=[tmp_path / "unlabelled.txt"], heldout=[splits],
+                                      cache_dir=tmp_path / "cache", verbose=False)
+    assert corpus.report.removed_overlaps >= 1 and corpus.report.sources[0].name == "unlabelled.txt"
+    wv = train_word_vectors(corpus, cache_dir=tmp_path / "cache", verbose=False, **FAST)
+    model, rep = kim_cnn(splits.task, splits.vocab, wv, mode="static", num_filters=4)
+    assert rep.type_coverage == 1.0 and not model.embedding.weight.requires_grad
+    state = Trainer(model, TrainingConfig(epochs=1, batch_size=16, progress_bar=False), splits.train,
+                    splits.val, task=splits.task).fit()
+    assert state.effective_step == len(range(0, len(splits.train), 16))

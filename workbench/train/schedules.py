@@ -31,12 +31,14 @@ Transformers for Language Understanding" (linear warmup then linear decay, Huggi
 Face's ``get_linear_schedule_with_warmup``); Loshchilov & Hutter 2017, "SGDR: Stochastic
 Gradient Descent with Warm Restarts" (cosine annealing and warm restarts); Smith & Topin
 2019, "Super-Convergence: Very Fast Training of Neural Networks Using Large Learning
-Rates" (one-cycle).
+Rates" (one-cycle); Howard & Ruder 2018, "Universal Language Model Fine-tuning for Text
+Classification" (ULMFiT's slanted triangular rates, section 3.2, equation 3).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -68,6 +70,7 @@ from workbench.validation import check_bool, check_choice, check_int, check_numb
 __all__ = [
     "METRIC_SCHEDULES",
     "SCHEDULES",
+    "SlantedTriangularFactor",
     "WARMUP_SCHEDULES",
     "build_constant",
     "build_cosine",
@@ -77,6 +80,7 @@ __all__ = [
     "build_polynomial",
     "build_scheduler",
     "build_sgdr",
+    "build_slanted_triangular",
     "build_step",
     "build_warmup",
     "build_warmup_cosine",
@@ -439,6 +443,61 @@ def build_dynamic(optimizer: Optimizer, total_steps: int, *, monitor: str = "val
                               threshold_mode=threshold_mode, min_lr=min_lr, max_lr=max_lr)
 
 
+class SlantedTriangularFactor:
+    """The ``LambdaLR`` factor of :func:`build_slanted_triangular`: ``factor(t) = lr_t /
+    base_lr``. A callable object with plain attributes (``total_steps``, ``cut_frac``,
+    ``ratio``, ``cut``), so ``LambdaLR.state_dict()`` stores them as plain values and a
+    checkpoint loads with ``weights_only=True``."""
+
+    def __init__(self, total_steps: int, cut_frac: float, ratio: float) -> None:
+        self.total_steps = int(total_steps)
+        self.cut_frac = float(cut_frac)
+        self.ratio = float(ratio)
+        self.cut = max(1, min(self.total_steps, math.floor(self.total_steps * self.cut_frac)))
+
+    def __call__(self, t: int) -> float:
+        if t < self.cut:
+            p = t / self.cut
+        else:
+            decay = self.total_steps - self.cut
+            p = 1.0 - (t - self.cut) / decay if decay > 0 else 1.0
+        p = min(1.0, max(0.0, p))
+        return (1.0 + p * (self.ratio - 1.0)) / self.ratio
+
+
+def build_slanted_triangular(optimizer: Optimizer, total_steps: int, *, cut_frac: float = 0.1,
+                             ratio: float = 32.0) -> LambdaLR:
+    """Slanted triangular learning rates (ULMFiT; Howard & Ruder 2018, section 3.2,
+    equation 3), ``LambdaLR``: a short linear rise from ``base_lr / ratio`` to ``base_lr``
+    over the first ``cut_frac`` of the run, then a long linear decay back to
+    ``base_lr / ratio`` at ``t = T``::
+
+        cut  = floor(T * cut_frac)
+        p    = t / cut                          t <  cut
+        p    = 1 - (t - cut) / (T - cut)        cut <= t <= T
+        lr_t = base_lr * (1 + p * (ratio - 1)) / ratio
+
+    The paper writes the decay's denominator ``cut * (1 / cut_frac - 1)``, which equals
+    ``T - cut`` whenever ``T * cut_frac`` is an integer; for other ``T`` it is shorter, and
+    the paper's formula would give negative rates near the end, so ``T - cut`` is used
+    (the decay ends exactly at ``t = T``). ``cut`` is at least 1; ``p`` is clamped to
+    ``[0, 1]`` (a step past ``T`` keeps ``base_lr / ratio``).
+
+    Args:
+        cut_frac: share of the steps spent rising, in ``(0, 1)``. Default 0.1 (the paper's).
+        ratio: how much smaller the lowest rate is than ``base_lr``, in ``[1, 1e6]``.
+            Default 32 (the paper's).
+
+    Early stopping cuts this schedule short: the decay is spread over the whole run, so a
+    run stopped at 60% of ``T`` never reaches the low rates of its end (the Trainer warns
+    when ``early_stopping_patience`` is set with this schedule).
+    """
+    name = "slanted_triangular"
+    cut_frac = check_number("cut_frac", cut_frac, 0.0, 1.0, lo_open=True, hi_open=True, prefix=_at(name))
+    ratio = check_number("ratio", ratio, 1.0, 1e6, prefix=_at(name))
+    return LambdaLR(optimizer, lr_lambda=SlantedTriangularFactor(total_steps, cut_frac, ratio))
+
+
 #: Schedule name -> builder ``(optimizer, total_steps, **kwargs) -> scheduler``; each
 #: builder's docstring gives the formula. ``tuple(SCHEDULES)`` lists the names, which are
 #: :data:`workbench.config.SCHEDULE_NAMES` in the same order (checked below).
@@ -454,6 +513,7 @@ SCHEDULES: dict[str, Callable[..., LRScheduler]] = {
     "one_cycle": build_one_cycle,
     "plateau": build_plateau,
     "dynamic": build_dynamic,
+    "slanted_triangular": build_slanted_triangular,
 }
 
 if tuple(SCHEDULES) != SCHEDULE_NAMES:  # the config layer's list must name these builders
@@ -512,7 +572,8 @@ def build_scheduler(name: str, optimizer: Optimizer, total_steps: int, warmup_st
 
     Args:
         name: one of :data:`SCHEDULES`: ``constant, step, cosine, warmup, warmup_cosine,
-            warmup_linear, polynomial, sgdr, one_cycle, plateau, dynamic``.
+            warmup_linear, polynomial, sgdr, one_cycle, plateau, dynamic,
+            slanted_triangular``.
         optimizer: a ``torch.optim.Optimizer``; its groups' current ``lr`` are the base
             (for ``one_cycle``: peak) rates.
         total_steps: ``T``, optimizer steps in the run, an integer >= 1.

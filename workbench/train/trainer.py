@@ -11,6 +11,7 @@ import logging
 import math
 import random
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -190,6 +191,13 @@ class Trainer:
                         f"{config.warmup_steps} and schedule_kwargs={config.schedule_kwargs!r} does not fit "
                         f"this run of {steps} optimizer steps ({config.epochs} epochs x {per_epoch} steps "
                         f"per epoch, max_steps={config.max_steps}): {exc}") from exc
+        if config.schedule == "slanted_triangular" and config.early_stopping_patience is not None:
+            # issue 13, trap 9: the schedule spreads its decay over the whole run
+            warnings.warn(
+                "Trainer: early_stopping_patience is set with the slanted_triangular schedule; an "
+                "early stop ends the run before the schedule's decay to base_lr / ratio (the rate at "
+                "the stop is in stop_reason). Use restore_best=True without early stopping, or fewer "
+                "epochs, to keep the schedule whole.", UserWarning, stacklevel=2)
         if check_data:
             self._check_data()
 
@@ -733,9 +741,15 @@ class Trainer:
         else:
             st.evals_without_improvement += 1
             if cfg.early_stopping_patience is not None and st.evals_without_improvement >= cfg.early_stopping_patience:
+                cut = ""
+                if cfg.schedule == "slanted_triangular" and self.scheduler is not None:
+                    lr_now = self.scheduler.get_last_lr()[0]
+                    cut = (f"; the slanted_triangular schedule was cut at optimizer step {st.effective_step} of "
+                           f"{self.total_steps} (rate {lr_now:.3g}, "
+                           f"{lr_now / self.scheduler.base_lrs[0]:.0%} of its peak)")
                 st.request_stop(f"early stopping: {cfg.monitor} did not improve by more than "
                                 f"{cfg.early_stopping_min_delta} for {st.evals_without_improvement} evaluations "
-                                f"(best {st.best_metric:.4f} at effective step {st.best_step})")
+                                f"(best {st.best_metric:.4f} at effective step {st.best_step}){cut}")
 
     def _eval_loader(self, data: Dataset, batch_size: int | None = None) -> DataLoader:
         # a private generator: evaluating never consumes the global RNG, so how often a run

@@ -50,6 +50,7 @@ __all__ = [
     "embedding_matrix",
     "find_embedding",
     "init_embedding",
+    "remap_embedding",
     "train_word_vectors",
     "vocabulary_coverage",
 ]
@@ -143,6 +144,24 @@ class WordVectors:
     def __getitem__(self, word: str) -> np.ndarray:
         """The vector of ``word`` (``float32 [vector_size]``); ``KeyError`` if absent."""
         return self.vectors[self._index[word]]
+
+    @classmethod
+    def from_embedding(cls, words: Sequence[str], weight: torch.Tensor | np.ndarray,
+                       skip: Sequence[str] = ("<pad>", "<unk>")) -> WordVectors:
+        """Vectors from a trained embedding table: row ``i`` of ``weight`` (``[len(words),
+        d]``) is the vector of ``words[i]`` (``Vocabulary.itos``); the tokens in ``skip``
+        (padding, unknown) are left out. For moving a pretrained model's embedding to a
+        fine-tuning vocabulary with :func:`embedding_matrix` (the vocabulary mapping of
+        issue 13, trap 9). Raises ``ValueError`` when the sizes differ."""
+        w = weight.detach().cpu().float().numpy() if isinstance(weight, torch.Tensor) else np.asarray(
+            weight, dtype=np.float32)
+        words = list(words)
+        if w.ndim != 2 or w.shape[0] != len(words):
+            raise fail("weight", f"a [len(words)={len(words)}, d] table", tuple(w.shape))
+        keep = [i for i, t in enumerate(words) if t not in set(skip)]
+        return cls([words[i] for i in keep], np.ascontiguousarray(w[keep], dtype=np.float32),
+                   np.zeros(len(keep), dtype=np.int64), Word2VecSettings(vector_size=max(1, w.shape[1])),
+                   corpus_key="embedding")
 
     @property
     def vector_size(self) -> int:
@@ -374,6 +393,29 @@ def embedding_matrix(vocab: Vocabulary, vectors: WordVectors, init_range: float 
     report = CoverageReport(vocab_types, covered, vocab_tokens, covered_tokens, lower, missing[:20],
                             len(vectors), float(a))
     return weight, report
+
+
+def remap_embedding(weight: torch.Tensor, source_vocab: Vocabulary | Sequence[str], target_vocab: Vocabulary,
+                    init_range: float | None = None, seed: int = 0,
+                    pad_id: int = 0) -> tuple[torch.Tensor, CoverageReport]:
+    """Move a pretrained embedding table from the pretraining vocabulary to a fine-tuning
+    vocabulary (issue 13, trap 9): row ``j`` of the result is the source row of
+    ``target_vocab.itos[j]`` when the source vocabulary has that token (or its lower-cased
+    form), else a ``U[-a, a]`` draw (:func:`embedding_matrix`); the padding row is zero.
+
+    Args:
+        weight: ``float [len(source_vocab), d]`` (e.g. ``lm.embedding.weight``).
+        source_vocab: the pretraining vocabulary (a :class:`Vocabulary` or its ``itos``).
+        target_vocab: the fine-tuning vocabulary (``splits.vocab``).
+        init_range, seed, pad_id: as for :func:`embedding_matrix`.
+
+    Returns:
+        ``(float32 [len(target_vocab), d], CoverageReport)``.
+    """
+    itos = source_vocab.itos if isinstance(source_vocab, Vocabulary) else list(source_vocab)
+    specials = source_vocab.specials if isinstance(source_vocab, Vocabulary) else ("<pad>", "<unk>")
+    vectors = WordVectors.from_embedding(itos, weight, skip=specials)
+    return embedding_matrix(target_vocab, vectors, init_range=init_range, seed=seed, pad_id=pad_id)
 
 
 def find_embedding(model: nn.Module) -> nn.Embedding:
