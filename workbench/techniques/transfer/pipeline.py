@@ -57,7 +57,7 @@ __all__ = [
     "pretrain_and_finetune",
     "scratch_transformer_variant",
     "ulmfit_variant",
-    "vocabulary_coverage",
+    "lm_vocabulary_coverage",
 ]
 
 #: ULMFiT classifier fine-tuning (section 3.3) as TrainingConfig fields; ``min_steps`` in
@@ -70,7 +70,7 @@ ULMFIT_FINETUNE: dict[str, Any] = {
 }
 
 
-def vocabulary_coverage(splits: DataSplits, vocab: Vocabulary) -> dict[str, float]:
+def lm_vocabulary_coverage(splits: DataSplits, vocab: Vocabulary) -> dict[str, float]:
     """How much of the fine-tuning training text ``vocab`` (the LM's) knows.
 
     Returns:
@@ -78,7 +78,7 @@ def vocabulary_coverage(splits: DataSplits, vocab: Vocabulary) -> dict[str, floa
         (share of distinct training tokens), ``"types"``, ``"tokens"``.
     """
     if splits.train.texts is None:
-        raise ValueError(f"vocabulary_coverage: {splits.name!r} has no texts (a text data set is needed)")
+        raise ValueError(f"lm_vocabulary_coverage: {splits.name!r} has no texts (a text data set is needed)")
     low = bool(splits.info.get("lowercase", True))
     toks = [t for s in splits.train.texts for t in tokenize(s, lowercase=low)]
     types = set(toks)
@@ -91,13 +91,13 @@ def vocabulary_coverage(splits: DataSplits, vocab: Vocabulary) -> dict[str, floa
 def lm_splits(splits: DataSplits, vocab: Vocabulary, max_length: int) -> DataSplits:
     """``splits`` re-encoded with the LM's ``vocab`` (truncated at ``max_length`` tokens):
     same ids, targets, texts and split; ``task.vocab_size = len(vocab)``;
-    ``info["lm_vocabulary"]`` holds :func:`vocabulary_coverage`.
+    ``info["lm_vocabulary"]`` holds :func:`lm_vocabulary_coverage`.
 
     Raises:
         ValueError: splits without texts.
     """
     check_int("max_length", max_length, 1)
-    cov = vocabulary_coverage(splits, vocab)
+    cov = lm_vocabulary_coverage(splits, vocab)
     low = bool(splits.info.get("lowercase", True))
     parts = {k: reencode(getattr(splits, k), vocab, max_length, lowercase=low) for k in ("train", "val", "test")}
     task = dataclasses.replace(splits.task, vocab_size=len(vocab), pad_id=vocab.pad_id,
@@ -211,7 +211,7 @@ class TransferResult:
         val_metrics, test_metrics: final evaluation (``val_accuracy``, ``test_accuracy``, ...).
         pretrain_seconds: the LM run's wall seconds (from the cache when loaded: what it cost).
         finetune_seconds: the fine-tuning Trainer's wall seconds.
-        coverage: :func:`vocabulary_coverage` of the training split.
+        coverage: :func:`lm_vocabulary_coverage` of the training split.
         load_report: the :class:`~workbench.techniques.transfer.finetune.LoadReport` of the
             pretrained weights into the classifier.
         pretrain_from_cache: the LM came from the cache (no pretraining seconds spent now).
