@@ -38,8 +38,9 @@ Also measured: generation of 200 tokens with and without the key/value cache (be
 
 Full mode: 3 seeds, both data sets, every budget (many hours on one CPU core). ``--quick``:
 MR only, budgets 100 and 500, seed 0, a capped corpus (20,000 sentences), a small LM
-(300 steps), word2vec for 2 epochs, the pros_cons model on 4,000 sentences, validation and
-test capped at 500, at least 60 fine-tuning steps; figures indicative only.
+(d_model 64, 150 steps of 16 x 32 tokens, 8,000 words), word2vec for 1 epoch, the
+pros_cons model on 2,000 sentences for 1 epoch, validation and test capped at 300, 40 to
+8 epochs of transformer fine-tuning; Kneser-Ney on 10,000 sentences; figures indicative only.
 
 The last line of stdout is one JSON object: ``{"benchmark": "transfer", "seeds": N,
 "quick": ..., "results": [{"dataset", "variant", "labels", "test_accuracy_mean",
@@ -114,8 +115,8 @@ def pros_cons_model(quick: bool, seed: int = 0):
     splits = load_dataset("pros_cons")
     cfg = recipe.config.replace(progress_bar=False, seed=seed)
     if quick:
-        splits = cap_splits(splits, 4000, 500, 500)
-        cfg = cfg.replace(epochs=2, eval_every_steps=None)
+        splits = cap_splits(splits, 2000, 300, 300)
+        cfg = cfg.replace(epochs=1, eval_every_steps=None)
     torch.manual_seed(seed)
     model = KimCNN(splits.task.vocab_size, splits.task.num_classes, pad_id=splits.task.pad_id)
     t0 = time.perf_counter()
@@ -149,13 +150,14 @@ def main() -> None:
 
     # ---------------------------------------------------------------- pretraining
     corpus = build_pretraining_corpus(max_sentences=20_000 if quick else None, verbose=True)
-    lm_cfg = LMConfig(d_model=64, n_heads=2, steps=300, eval_every=100, max_heldout=500) if quick else LMConfig()
+    lm_cfg = LMConfig(d_model=64, n_heads=2, seq_len=32, batch_size=16, steps=150, eval_every=50, max_heldout=300,
+                      max_vocab=8000, warmup_steps=20) if quick else LMConfig()
     print(f"\nLM pretraining: {lm_cfg}")
     lm = pretrain_lm(corpus, lm_cfg, progress=False,
                      on_eval=lambda r: print(f"  step {r['step']:>5}: held-out perplexity {r['val_perplexity']:.1f} "
                                              f"({r['seconds']:.0f} s)"))
     train_s, held = heldout_split(corpus, lm_cfg)
-    kn_cap = 20_000 if quick else 100_000
+    kn_cap = 10_000 if quick else 100_000
     kn = kneser_ney_baseline(train_s, held, lm.vocab, max_train_sentences=kn_cap)
     print(f"LM {'(cached) ' if lm.from_cache else ''}pretraining: {lm.pretrain_seconds:.0f} s; held-out perplexity "
           f"{lm.heldout['perplexity']:.1f} on {lm.heldout['sentences']} sentences ({lm.heldout['tokens']} tokens); "
@@ -164,7 +166,7 @@ def main() -> None:
     kv = kv_cache_ratio(lm.model)
     print(f"KV cache: 200 tokens in {kv['cached_s']:.3f} s cached vs {kv['uncached_s']:.3f} s uncached "
           f"({kv['speedup']:.2f}x; identical tokens: {kv['identical_tokens']})")
-    w2v = train_word_vectors(corpus, epochs=2 if quick else 5, verbose=True)
+    w2v = train_word_vectors(corpus, epochs=1 if quick else 5, verbose=True)
     pc_model = pc_vocab = None
     pc_seconds = 0.0
     if "mr" in datasets:
@@ -178,7 +180,7 @@ def main() -> None:
     for name in datasets:
         full = load_dataset(name)
         if quick:
-            full = cap_splits(full, None, 500, 500)
+            full = cap_splits(full, None, 300, 300)
         recipe = baseline_recipe(name)
         for budget in budgets:
             key = f"{name}@{budget or 'full'}"
@@ -196,7 +198,7 @@ def main() -> None:
                                base_cfg, kim_vars, seeds=seeds, target=recipe.target, progress=False)
             lm_data = lm_splits(splits, lm.vocab, lm.config.max_len)
             lm_data.name = key
-            extra = {"max_epochs": 15, "min_steps": 60} if quick else {}
+            extra = {"max_epochs": 8, "min_steps": 40} if quick else {}
             tr_vars = [ulmfit_variant(lm, name="transformer-ulmfit", config=extra),
                        scratch_transformer_variant(lm, name="transformer-scratch", config=extra)]
             exp_b = Experiment({key: lm_data}, lambda task: None, base_cfg, tr_vars, seeds=seeds,
