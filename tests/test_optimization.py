@@ -421,6 +421,8 @@ def test_factory_every_optimizer_and_schedule(opt_name, cls):
             assert lr0 == pytest.approx(0.01 / 11)
         elif schedule == "one_cycle":
             assert lr0 == pytest.approx(0.01 / 25)
+        elif schedule == "slanted_triangular":
+            assert lr0 == pytest.approx(0.01 / 32)  # ULMFiT: starts at lr / ratio
         else:
             assert lr0 == pytest.approx(0.01), schedule
 
@@ -428,7 +430,7 @@ def test_factory_every_optimizer_and_schedule(opt_name, cls):
 def test_factory_rejects_unknown_names_with_the_valid_ones():
     with pytest.raises(ValueError, match=r"optimizer_name must be one of \['sgd', 'adam', 'adamw'"):
         O.create_optimizer_with_schedule(tiny_model(), "lamb", 0.01, "cosine", total_steps=10)
-    with pytest.raises(ValueError, match=r"unknown schedule 'linear'; valid names: \['constant'.*'dynamic'\]"):
+    with pytest.raises(ValueError, match=r"unknown schedule 'linear'; valid names: \['constant'.*'slanted_triangular'\]"):
         O.create_optimizer_with_schedule(tiny_model(), "adam", 0.01, "linear", total_steps=10)
     with pytest.raises(ValueError, match="needs total_steps"):
         O.create_optimizer_with_schedule(tiny_model(), "adam", 0.01, "cosine")

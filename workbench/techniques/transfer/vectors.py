@@ -118,6 +118,8 @@ class WordVectors:
         train_seconds: wall-clock seconds gensim trained (the cost to charge to a run that
             uses the vectors; kept when loading from the cache).
         from_cache: loaded from the cache.
+        train_cpu_seconds: CPU seconds of the training (all threads of the process; on a
+            shared machine a steadier cost than the wall clock).
     """
 
     words: list[str]
@@ -129,6 +131,7 @@ class WordVectors:
     path: str = ""
     train_seconds: float = 0.0
     from_cache: bool = False
+    train_cpu_seconds: float = float("nan")
     _index: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -175,7 +178,7 @@ class WordVectors:
         """The vectors as gensim ``KeyedVectors`` (for ``most_similar``, analogies, ...)."""
         from gensim.models import KeyedVectors
 
-        kv = KeyedVectors(self.vector_size, count=len(self.words), dtype=np.float32)
+        kv = KeyedVectors(self.vector_size, dtype=np.float32)
         kv.add_vectors(self.words, self.vectors)
         for w, c in zip(self.words, self.counts.tolist()):
             kv.set_vecattr(w, "count", int(c))
@@ -238,18 +241,19 @@ def train_word_vectors(corpus: PretrainingCorpus | Iterable[Sequence[str]],
         with np.load(npz, allow_pickle=False) as z:
             words, vectors, counts = z["words"].tolist(), z["vectors"], z["counts"]
         wv = WordVectors(words, vectors, counts, settings, ckey, key, str(npz),
-                         float(info["train_seconds"]), True)
+                         float(info["train_seconds"]), True,
+                         float(info.get("train_cpu_seconds", float("nan"))))
         if verbose:
             print(f"word vectors: {len(wv):,} words x {wv.vector_size} (cache {key}; trained in "
                   f"{wv.train_seconds:.1f} s)")
         return wv
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     s = asdict(settings)
     model = Word2Vec(sentences=corpus, vector_size=s["vector_size"], window=s["window"],
                      min_count=s["min_count"], sg=s["sg"], hs=0, negative=s["negative"],
                      sample=s["sample"], epochs=s["epochs"], alpha=s["alpha"],
                      min_alpha=s["min_alpha"], seed=s["seed"], workers=s["workers"])
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     kv = model.wv
     if len(kv.index_to_key) == 0:
         raise fail("corpus", f"words seen at least min_count={settings.min_count} times", "none")
@@ -257,7 +261,7 @@ def train_word_vectors(corpus: PretrainingCorpus | Iterable[Sequence[str]],
     vectors = np.asarray(kv.vectors, dtype=np.float32)
     counts = np.asarray([kv.get_vecattr(w, "count") for w in words], dtype=np.int64)
     wv = WordVectors(words, vectors, counts, settings, ckey, key, str(npz) if use_cache else "",
-                     seconds, False)
+                     seconds, False, cpu_seconds)
     if use_cache:
         def write_npz(tmp: Path) -> None:
             with open(tmp, "wb") as f:
@@ -266,6 +270,7 @@ def train_word_vectors(corpus: PretrainingCorpus | Iterable[Sequence[str]],
         atomic_write(npz, write_npz)
         atomic_write(meta, lambda tmp: tmp.write_text(json.dumps(
             {"settings": asdict(settings), "corpus_key": ckey, "train_seconds": seconds,
+             "train_cpu_seconds": cpu_seconds,
              "words": len(words), "gensim": gensim_version}, indent=1), encoding="utf-8"))
     if verbose:
         print(f"word vectors: {len(wv):,} words x {wv.vector_size} (trained in {seconds:.1f} s, "
