@@ -35,6 +35,7 @@ variant. The seed's claim "5x (fewer epochs on target)" is printed beside the me
 Also measured: generation of 200 tokens with and without the key/value cache (best of 3).
 
     python benchmarks/transfer.py [--quick] [--seeds N] [--threads N] [--out results.json]
+    python benchmarks/transfer.py --kv-cache      # only the KV-cache timing (seconds)
 
 Full mode: 3 seeds, both data sets, every budget (many hours on one CPU core). ``--quick``:
 MR only, budgets 100 and 500, seed 0, a capped corpus (20,000 sentences), a small LM
@@ -141,8 +142,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="")
+    ap.add_argument("--kv-cache", action="store_true",
+                    help="only time 200 generated tokens with and without the KV cache (LMConfig() sizes, "
+                         "30,000 words, random weights: the speed does not depend on them)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.kv_cache:
+        from workbench.models.transformer import TransformerLM
+
+        torch.manual_seed(0)
+        kv = kv_cache_ratio(TransformerLM(30_000, **LMConfig().model_kwargs()))
+        print(f"KV cache: 200 tokens in {kv['cached_s']:.3f} s cached vs {kv['uncached_s']:.3f} s uncached "
+              f"({kv['speedup']:.2f}x; identical tokens: {kv['identical_tokens']})")
+        print(json.dumps(json_clean({"benchmark": "transfer_kv_cache", "kv_cache": kv}, digits=4)))
+        return
     quick = args.quick
     seeds = list(range(args.seeds if args.seeds else (1 if quick else 3)))
     datasets = ["mr"] if quick else ["mr", "subj"]
