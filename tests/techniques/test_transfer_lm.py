@@ -61,6 +61,10 @@ def test_kneser_ney_baseline_scores_words_and_sentence_end():
     assert res["train_sentences"] == 100 and res["train_sentences_available"] == 150
     assert res["tokens"] == sum(len(s) + 1 for s in sents[150:])
     assert 1.0 < res["perplexity"] < 4.0  # a 9-word grammar with 3-4 choices per slot
+    # a vocabulary word the n-gram model's sample lacks: <unk> for it, counted, finite
+    rare = sents[:150] + [["the", "big", "zebra", "sees", "the", "cat", "."]] * 2
+    capped = kneser_ney_baseline(sents[:150], sents[150:] + [["the", "zebra", "."]], build_lm_vocabulary(rare))
+    assert capped["extra_unk_tokens"] == 1 and math.isfinite(capped["perplexity"])
 
 
 def test_pretraining_lowers_perplexity_and_is_cached(tmp_path):

@@ -379,24 +379,37 @@ def kneser_ney_baseline(train: Sequence[Sequence[str]], heldout: Sequence[Sequen
     """Fit :class:`KneserNeyLM` on ``train`` and score ``heldout`` (token lists), both
     with ``vocab``'s words (others become ``<unk>``, as for the transformer).
 
+    With a capped sample, a word of ``vocab`` that the sample never contains would get
+    probability zero (NLTK's formulas have no uniform floor; the perplexity would be
+    infinite): such words are ``<unk>`` for the n-gram model too, and counted in
+    ``"extra_unk_tokens"`` (held-out tokens that the transformer had to predict exactly).
+
     Args:
         max_train_sentences: fit on a seeded random sample of at most this many training
             sentences (None: all); the result says how many were used.
 
     Returns:
         ``{"perplexity", "nll", "tokens", "sentences", "order", "discount",
-        "train_sentences", "train_sentences_available", "fit_seconds"}``.
+        "train_sentences", "train_sentences_available", "fit_seconds", "extra_unk_tokens"}``.
     """
     sample = list(train)
     if max_train_sentences is not None and len(sample) > max_train_sentences:
         idx = sorted(random.Random(seed).sample(range(len(sample)), max_train_sentences))
         sample = [sample[i] for i in idx]
     t0 = time.perf_counter()
-    lm = KneserNeyLM(order, discount).fit(_unk(sample, vocab))
+    fit_sents = _unk(sample, vocab)
+    seen = {t for s in fit_sents for t in s}
+    unk = vocab.unk_token
+    held = _unk(heldout, vocab)
+    extra = sum(t not in seen and t != unk for s in held for t in s)
+    held = [[t if t in seen else unk for t in s] for s in held]
+    if extra and unk not in seen:  # <unk> must be predictable: one count, as a pseudo-sentence
+        fit_sents.append([unk])
+    lm = KneserNeyLM(order, discount).fit(fit_sents)
     fit_s = time.perf_counter() - t0
-    out = lm.perplexity(_unk(heldout, vocab))
+    out = lm.perplexity(held)
     return out | {"order": order, "discount": discount, "train_sentences": len(sample),
-                  "train_sentences_available": len(train), "fit_seconds": fit_s}
+                  "train_sentences_available": len(train), "fit_seconds": fit_s, "extra_unk_tokens": extra}
 
 
 # ---------------------------------------------------------------------- pretraining
