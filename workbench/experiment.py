@@ -146,6 +146,10 @@ class Variant:
             either sampler may be None (the Trainer's seeded random sampler is used), and
             ``techniques`` are added to the run (for example the one that moves a
             sampler's difficulty range). Called fresh for every run.
+        param_groups: ``factory(model, config) -> list of optimizer parameter-group dicts``
+            passed to the Trainer as ``param_groups=`` (for example discriminative learning
+            rates per layer group); called fresh for every run, after the model is built.
+            None: every parameter in one group at ``config.lr``.
     """
 
     name: str
@@ -154,6 +158,7 @@ class Variant:
     model_factory: ModelFactory | None = None
     claim: str = ""
     sampler: Callable[[Any, int, TrainingConfig], tuple[Any, Any, Sequence[Technique]]] | None = None
+    param_groups: Callable[[Any, TrainingConfig], Sequence[Mapping[str, Any]]] | None = None
 
 
 @dataclass
@@ -383,8 +388,9 @@ class Experiment:
         if self.on_eval is not None:
             hook = _LiveHook(self, dataset, variant.name, seed)
             techniques.append(hook)
+        groups = list(variant.param_groups(model, config)) if variant.param_groups is not None else None
         trainer = Trainer(model, config, splits.train, splits.val, task=splits.task, techniques=techniques,
-                          sampler=sampler, batch_sampler=batch_sampler)
+                          sampler=sampler, batch_sampler=batch_sampler, param_groups=groups)
         if hook is not None:
             hook.tracker = trainer.tracker
         state = trainer.fit()

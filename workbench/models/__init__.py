@@ -1,5 +1,6 @@
 """Models: :class:`MLP`, :class:`DigitsCNN` (vision/tabular) and :class:`BagOfEmbeddings`,
-:class:`KimCNN` (text); :func:`build_model` builds one from a :class:`~workbench.config.TaskSpec`.
+:class:`KimCNN`, :class:`TransformerLM` (text); :func:`build_model` builds one from a
+:class:`~workbench.config.TaskSpec`.
 
 Every model maps ``batch["inputs"]`` to float32 logits ``[B, num_classes]`` and exposes
 ``encode(x) -> [B, feature_dim]``, ``feature_dim``, ``num_classes`` and ``classifier``
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from workbench.models.text import BagOfEmbeddings, KimCNN
+from workbench.models.transformer import TransformerLM
 from workbench.models.vision import MLP, DigitsCNN
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ __all__ = [
     "BagOfEmbeddings",
     "DigitsCNN",
     "KimCNN",
+    "TransformerLM",
     "build_model",
     "count_parameters",
 ]
@@ -35,6 +38,7 @@ MODELS: dict[str, tuple[str, ...]] = {
     "cnn": ("vision",),
     "boe": ("text",),
     "kim_cnn": ("text",),
+    "transformer": ("text",),
 }
 
 
@@ -63,6 +67,8 @@ def build_model(name: str, task: TaskSpec, **kwargs: Any) -> nn.Module:
                                              ``input_shape (C, H, W)``, ``num_classes``
     ``boe``     :class:`BagOfEmbeddings`     ``vocab_size, num_classes, pad_id`` (text)
     ``kim_cnn`` :class:`KimCNN`              ``vocab_size, num_classes, pad_id`` (text)
+    ``transformer`` :class:`TransformerLM`   ``vocab_size, num_classes, pad_id`` (text; a
+                                             classifier, mean-pooled)
     =========== ============================ ===========================================
 
     Args:
@@ -94,7 +100,8 @@ def build_model(name: str, task: TaskSpec, **kwargs: Any) -> nn.Module:
     if clash:
         raise ValueError(f"build_model infers {clash} from the task; do not pass them "
                          f"(task gives {({k: inferred[k] for k in clash})})")
-    cls = {"mlp": MLP, "cnn": DigitsCNN, "boe": BagOfEmbeddings, "kim_cnn": KimCNN}[name]
+    cls = {"mlp": MLP, "cnn": DigitsCNN, "boe": BagOfEmbeddings, "kim_cnn": KimCNN,
+           "transformer": TransformerLM}[name]
     return cls(**inferred, **kwargs)
 
 

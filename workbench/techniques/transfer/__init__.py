@@ -12,6 +12,14 @@ See ``README.md`` in this folder (the method card). Modules, imported one way:
 - :mod:`~workbench.techniques.transfer.finetune`: layer groups, freeze / unfreeze /
   freeze_to, :class:`GradualUnfreezing` (a loop technique), discriminative learning rates,
   :func:`load_pretrained_weights` with its :class:`LoadReport`.
+- :mod:`~workbench.techniques.transfer.lm`: language-model pretraining of
+  :class:`~workbench.models.transformer.TransformerLM` (cached by corpus + config), held-out
+  perplexity, and the interpolated Kneser-Ney n-gram baseline.
+- :mod:`~workbench.techniques.transfer.pipeline`: :func:`pretrain_and_finetune` (one call,
+  pretraining and fine-tuning seconds apart) and the experiment runner's variants
+  (:func:`ulmfit_variant`, :func:`scratch_transformer_variant`).
+- :mod:`~workbench.techniques.transfer.display`: notebook helpers (perplexity curve, text
+  generation with the KV cache, unfreezing schedule, label-budget curves and their prose).
 
 The slanted triangular learning rate is the ``"slanted_triangular"`` schedule of
 :mod:`workbench.train.schedules` (``TrainingConfig(schedule="slanted_triangular")``).
@@ -29,6 +37,15 @@ from workbench.techniques.transfer.corpus import (
     normalize_sentence,
     read_text_file,
 )
+from workbench.techniques.transfer.display import (
+    generate_text,
+    label_budget_curves,
+    label_budget_figure,
+    label_budget_prose,
+    perplexity_figure,
+    unfreezing_figure,
+    unfreezing_table,
+)
 from workbench.techniques.transfer.finetune import (
     DEFAULT_PREFIXES,
     GradualUnfreezing,
@@ -44,6 +61,22 @@ from workbench.techniques.transfer.finetune import (
     unfreeze,
 )
 from workbench.techniques.transfer.kim import KIM_MODES, kim_cnn, kim_cnn_factory
+from workbench.techniques.transfer.lm import (
+    KneserNeyLM,
+    LMConfig,
+    PretrainedLM,
+    kneser_ney_baseline,
+    pretrain_lm,
+    sentence_perplexity,
+)
+from workbench.techniques.transfer.pipeline import (
+    TransferResult,
+    lm_splits,
+    lm_vocabulary_coverage,
+    pretrain_and_finetune,
+    scratch_transformer_variant,
+    ulmfit_variant,
+)
 from workbench.techniques.transfer.vectors import (
     CoverageReport,
     Word2VecSettings,
@@ -58,17 +91,21 @@ from workbench.techniques.transfer.vectors import (
 
 __all__ = [
     "BUILTIN_SOURCES",
-    "CorpusReport",
-    "CoverageReport",
     "DEFAULT_HELDOUT",
     "DEFAULT_PREFIXES",
-    "GradualUnfreezing",
     "KIM_MODES",
+    "TECHNIQUES",
+    "CorpusReport",
+    "CoverageReport",
+    "GradualUnfreezing",
+    "KneserNeyLM",
+    "LMConfig",
     "LoadReport",
+    "PretrainedLM",
     "PretrainedWeightsError",
     "PretrainingCorpus",
     "SourceCounts",
-    "TECHNIQUES",
+    "TransferResult",
     "Word2VecSettings",
     "WordVectors",
     "build_pretraining_corpus",
@@ -78,19 +115,34 @@ __all__ = [
     "find_embedding",
     "freeze",
     "freeze_to",
+    "generate_text",
     "heldout_sentences",
     "init_embedding",
     "kim_cnn",
     "kim_cnn_factory",
+    "kneser_ney_baseline",
+    "label_budget_curves",
+    "label_budget_figure",
+    "label_budget_prose",
     "layer_groups",
+    "lm_splits",
+    "lm_vocabulary_coverage",
     "load_pretrained_weights",
     "normalize_sentence",
+    "perplexity_figure",
+    "pretrain_and_finetune",
+    "pretrain_lm",
     "read_text_file",
     "remap_embedding",
+    "scratch_transformer_variant",
+    "sentence_perplexity",
     "train_word_vectors",
     "trainable_groups",
     "ulmfit_schedule",
+    "ulmfit_variant",
     "unfreeze",
+    "unfreezing_figure",
+    "unfreezing_table",
     "vocabulary_coverage",
 ]
 
