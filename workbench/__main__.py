@@ -133,20 +133,6 @@ def export(checkpoint: str, dataset: str, out: str, model_name: str | None = Non
     return manifest
 
 
-def _parameter_digest(model) -> str:
-    """SHA-256 of the model's parameters and buffers (names, shapes and bytes, in order)."""
-    import hashlib
-
-    import torch
-
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        t = v.detach().cpu().contiguous().reshape(-1)
-        h.update(f"{k}{tuple(v.shape)}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
 def train(args: argparse.Namespace) -> dict:
     """The ``train`` command: returns the result dict (the same on every rank)."""
     import torch
@@ -192,7 +178,7 @@ def train(args: argparse.Namespace) -> dict:
             trainer.load_checkpoint(out / "checkpoints")
         state = trainer.fit()
         test = trainer.evaluate(splits.test, prefix="test_") if len(splits.test) else {}
-        digest = _parameter_digest(trainer.model)
+        digest = wdist.parameter_digest(trainer.model)
         result = {"dataset": name, "model": model_name, "strategy": args.strategy, "world_size": world,
                   "effective_step": state.effective_step, "epoch": state.epoch, "stop_reason": state.stop_reason,
                   "wall_time_s": round(state.wall_time, 3), "val": dict(state.metrics), **test,

@@ -229,6 +229,19 @@ counting_allreduce_hook.__annotations__ = {"state": AllReduceStats, "bucket": di
                                            "return": torch.futures.Future[torch.Tensor]}
 
 
+def parameter_digest(model: torch.nn.Module) -> str:
+    """SHA-256 (hex) of ``model.state_dict()``: names, shapes and bytes, in order. Ranks
+    of a data-parallel run must end with the same digest."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        t = v.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{k}{tuple(v.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def allreduce_mean_(tensors: list[torch.Tensor]) -> None:
     """Average ``tensors`` over the ranks in place, in one flattened all-reduce (for
     gradients DDP does not own, such as a technique's own parameters)."""
