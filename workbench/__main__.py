@@ -155,7 +155,8 @@ def train(args: argparse.Namespace) -> dict:
         splits = load_dataset(args.dataset, seed=args.split_seed, **({"max_examples": cap} if cap else {}))
         name = args.dataset
     out = Path(args.out) if args.out else None
-    changes: dict[str, object] = {"strategy": args.strategy, "seed": args.seed, "progress_bar": not args.no_progress}
+    changes: dict[str, object] = {"strategy": args.strategy, "seed": args.seed, "progress_bar": not args.no_progress,
+                                  "device": args.device}
     for key in ("epochs", "max_steps", "batch_size", "lr", "grad_accum_steps", "checkpoint_every_steps"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--model", default=None, help="model name (default: the recipe's)")
     t.add_argument("--strategy", default="single", choices=["single", "ddp", "zero1"],
                    help="single process, DistributedDataParallel, or DDP + ZeRO-1 (under torchrun)")
+    t.add_argument("--device", default="cpu",
+                   help="cpu, or cuda: each process takes GPU LOCAL_RANK and the group uses NCCL")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     t.add_argument("--batch-size", type=int, default=None, help="per process")

@@ -18,6 +18,7 @@ Environment (set by ``torchrun``): ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import time
@@ -108,6 +109,8 @@ def setup(device: str = "cpu", timeout_s: float | None = None) -> DistContext:
             kwargs["device_id"] = torch.device("cuda", local)
         dist.init_process_group(**kwargs)
         owns = True
+        # destroyed at exit (torch warns about a group left behind); call teardown() sooner
+        atexit.register(teardown)
     backend = str(dist.get_backend())
     rank, world = dist.get_rank(), dist.get_world_size()
     local = int(os.environ.get("LOCAL_RANK", rank))
@@ -188,13 +191,17 @@ def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
 class AllReduceStats:
     """What :func:`counting_allreduce_hook` records: ``calls`` (bucket all-reduces),
     ``seconds`` (wall time from handing each bucket to the backend until its result
-    was ready, summed; it overlaps the backward pass), ``bytes`` (gradient bytes sent)."""
+    was ready, summed; it overlaps the backward pass), ``bytes`` (gradient bytes sent),
+    ``last_start`` (``time.perf_counter()`` when the latest bucket was handed over: the
+    backward pass has computed every gradient by the time the last bucket is ready, so
+    the wait from then until ``backward()`` returns is communication it did not hide)."""
 
     calls: int = 0
     seconds: float = 0.0
     bytes: int = 0
     durations: list[float] = field(default_factory=list)
     process_group: Any = None
+    last_start: float = 0.0
 
     def reset(self) -> None:
         self.calls, self.seconds, self.bytes = 0, 0.0, 0
@@ -212,7 +219,7 @@ def counting_allreduce_hook(state: AllReduceStats, bucket: Any) -> torch.futures
     tensor = bucket.buffer()
     state.calls += 1
     state.bytes += tensor.numel() * tensor.element_size()
-    t0 = time.perf_counter()
+    t0 = state.last_start = time.perf_counter()
     fut = dist.all_reduce(tensor.div_(world), group=group, async_op=True).get_future()
 
     def done(f: torch.futures.Future) -> torch.Tensor:
