@@ -60,7 +60,11 @@ from workbench.config import TrainingConfig  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
 from workbench.models import build_model, count_parameters  # noqa: E402
 from workbench.train import Event, Technique, Trainer  # noqa: E402
-from workbench.train.distributed import AllReduceStats, counting_allreduce_hook  # noqa: E402
+from workbench.train.distributed import (  # noqa: E402
+    AllReduceStats,
+    counting_allreduce_hook,
+    optimizer_state_bytes,
+)
 from workbench.train.launch import launch  # noqa: E402
 
 CASES = {
@@ -141,6 +145,7 @@ def run_case(splits: Any, case: dict[str, Any], strategy: str, world: int, accum
     out["other_s"] = max(0.0, out["step_s"] - out["compute_s"] - out["optimizer_s"])
     out["allreduce_calls_per_step"] = statistics.median(r["allreduce_calls"] for r in rows)
     out["steps_measured"] = len(rows)
+    out["optimizer_state_bytes"] = optimizer_state_bytes(trainer.optimizer)  # this rank's (ZeRO: its shard)
     return out
 
 
@@ -173,6 +178,8 @@ def main() -> None:
                 r0, r1 = launch(_worker, 2, args=(splits, case, strategy, accum, steps, warmup, "allreduce"),
                                 threads=1, timeout_s=1800, pg_timeout_s=300)
                 runs[strategy] = {k: (r0[k] + r1[k]) / 2 for k in r0}  # the mean of the two ranks
+                runs[strategy]["optimizer_state_bytes_per_rank"] = [r0["optimizer_state_bytes"],
+                                                                    r1["optimizer_state_bytes"]]
             n0, n1 = launch(_worker, 2, args=(splits, case, "ddp", accum, steps, warmup, "noop"),
                             threads=1, timeout_s=1800, pg_timeout_s=300)
             noop_compute = (n0["compute_s"] + n1["compute_s"]) / 2
@@ -197,12 +204,17 @@ def main() -> None:
     for row in results:
         if row["processes"] == 2:
             key = f"{row['dataset']}/{row['run']}/accum{row['accum']}"
+            single = next(r for r in results if r["dataset"] == row["dataset"] and r["accum"] == row["accum"]
+                          and r["run"] == "single-1t")
             summary[key] = {"slowdown": row["slowdown"], "comm_share_of_step": row["comm_share_of_step"],
-                            "allreduce_calls_per_step": row["allreduce_calls_per_step"]}
+                            "allreduce_calls_per_step": row["allreduce_calls_per_step"],
+                            "optimizer_state_fraction_per_rank": [b / single["optimizer_state_bytes"]
+                                                                  for b in row["optimizer_state_bytes_per_rank"]]}
     for key, s in summary.items():
         print(f"{key}: {s['slowdown']:.2f}x the faster single-process step; exposed communication "
               f"{100 * s['comm_share_of_step']:.0f}% of the step; {s['allreduce_calls_per_step']:.0f} "
-              f"all-reduce(s) per optimizer step")
+              f"all-reduce(s) per optimizer step; optimizer state per rank "
+              f"{', '.join(f'{f:.2f}' for f in s['optimizer_state_fraction_per_rank'])} of one process's")
     print(json.dumps(json_clean({"benchmark": "scale_out", "quick": args.quick, "backend": "gloo",
                                  "cpu_count": os.cpu_count(),
                                  "steps_measured": steps, "summary": summary, "results": results}, digits=6)))
