@@ -1,8 +1,8 @@
 """Scale-out: where the time of an optimizer step goes in one process and in two
 (DistributedDataParallel, and DDP with ZeRO-1), with gradient accumulation off and on.
 
-Models: the digits CNN (``cnn``, 94k parameters, global batch 64) and the SUBJ Kim CNN
-(``kim_cnn``, CNN-rand, ~2.5M parameters, global batch 50), each with its recipe's
+Models: the digits CNN (``cnn``, 66k parameters, global batch 64) and the SUBJ Kim CNN
+(``kim_cnn``, CNN-rand, 2.8M parameters, 95% of them in the embedding, global batch 50), each with its recipe's
 optimizer (Adam). The global batch per micro-step is the same in every run: one process
 takes micro-batches of ``B``, each of two processes ``B / 2`` (strong scaling);
 accumulation ``A`` (1 or 4) makes an optimizer step of ``A x B`` examples in every case.
@@ -32,7 +32,9 @@ few warm-up steps, a timing technique records:
 
 One process runs with 1 and with 2 intra-op threads (``single-1t``, ``single-2t``); each
 of two processes with 1 thread (the machine's 2 cores between them). ``slowdown`` is a
-run's ``step_s`` over the faster single-process run's.
+run's ``step_s`` over the faster single-process run's. ``optimizer_state_bytes``: the
+optimizer state each rank holds (ZeRO-1: its shard; ``ZeroRedundancyOptimizer`` assigns
+whole parameter tensors to ranks, so one large tensor stays on one rank).
 
     python benchmarks/scale_out.py [--quick] [--datasets digits subj] [--accum 1 4]
 
