@@ -35,6 +35,9 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 MODALITIES = ("text", "vision", "tabular")
 MONITOR_MODES = ("max", "min")
 NONFINITE_ACTIONS = ("raise", "stop", "skip")
+#: ``TrainingConfig.strategy``: one process; DistributedDataParallel; DDP with ZeRO stage 1
+#: (the optimizer state sharded over the ranks by ``ZeroRedundancyOptimizer``)
+STRATEGIES = ("single", "ddp", "zero1")
 
 #: Learning-rate schedule names (``TrainingConfig.schedule``). The builders live in
 #: :data:`workbench.train.schedules.SCHEDULES`, whose keys are these names in this order
@@ -124,6 +127,17 @@ class TrainingConfig:
     to change several fields that depend on each other at once (it validates the result).
     Changes made inside ``schedule_kwargs`` in place are not seen: assign a new dict.
 
+    Scale-out (``strategy``): ``"single"`` trains in this process; ``"ddp"`` wraps the model
+    in ``torch.nn.parallel.DistributedDataParallel`` and shards the training data over the
+    processes of a ``torch.distributed`` process group (started by ``torchrun``, by
+    :func:`workbench.train.launch.launch`, or already initialised); ``"zero1"`` is DDP with
+    the optimizer state sharded (ZeRO stage 1, Rajbhandari et al. 2020, Sec. 5.1) by
+    ``torch.distributed.optim.ZeroRedundancyOptimizer``. ``batch_size`` is per process:
+    the global batch is ``batch_size * world_size * grad_accum_steps``. With
+    ``grad_accum_steps > 1`` the non-boundary micro-batches run under DDP's ``no_sync()``
+    (no all-reduce) unless ``accumulate_no_sync=False``; ``find_unused_parameters`` is
+    DDP's flag (a graph walk per step; only for models whose forward skips parameters).
+
     ``device`` must be one that torch can use on this machine (``"cpu"``, ``"cuda"``,
     ``"cuda:N"`` with ``N`` below the number of GPUs, ``"mps"``; see
     :func:`available_devices`), so a config naming a GPU is rejected on a machine without one.
@@ -176,6 +190,10 @@ class TrainingConfig:
     device: str = "cpu"
     seed: int = 0
     deterministic: bool = False
+    # scale-out: "single", "ddp" (DistributedDataParallel) or "zero1" (DDP + ZeRO stage 1)
+    strategy: str = "single"
+    accumulate_no_sync: bool = True
+    find_unused_parameters: bool = False
     # a NaN/Inf loss or gradient: "raise" NonFiniteLossError, "stop" training, or "skip" the
     # optimizer step and count it (as AMP's GradScaler does); see Trainer.fit
     on_nonfinite: str = "raise"
@@ -274,6 +292,9 @@ class TrainingConfig:
         check_int("seed", self.seed, 0, 2**32 - 1, prefix=p)
         check_bool("deterministic", self.deterministic, prefix=p)
         check_choice("on_nonfinite", self.on_nonfinite, NONFINITE_ACTIONS, prefix=p)
+        check_choice("strategy", self.strategy, STRATEGIES, prefix=p)
+        check_bool("accumulate_no_sync", self.accumulate_no_sync, prefix=p)
+        check_bool("find_unused_parameters", self.find_unused_parameters, prefix=p)
         check_int("eval_every_epochs", self.eval_every_epochs, 1, optional=True, prefix=p)
         check_int("eval_every_steps", self.eval_every_steps, 1, optional=True, prefix=p)
         if not isinstance(self.monitor, str) or not self.monitor.startswith(("val_", "train_")):

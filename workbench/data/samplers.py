@@ -213,3 +213,140 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             raise ValueError(f"LengthGroupedBatchSampler state is for {state['n']} examples in batches of "
                              f"{state['batch_size']}; this one has {self.n} in batches of {self.batch_size}")
         self.seed, self.epoch, self.noise = int(state["seed"]), int(state["epoch"]), float(state["noise"])
+def _world(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
+    """``(num_replicas, rank)``, defaulting to the initialised ``torch.distributed`` group."""
+    if num_replicas is None or rank is None:
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            raise ValueError("num_replicas and rank are needed when no torch.distributed process group "
+                             "is initialised")
+        num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+        rank = dist.get_rank() if rank is None else rank
+    if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+        raise ValueError(f"num_replicas must be an integer >= 1; got {num_replicas!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < num_replicas:
+        raise ValueError(f"rank must be an integer in [0, {num_replicas - 1}]; got {rank!r}")
+    return num_replicas, rank
+
+
+class ShardedSampler(Sampler):
+    """One rank's shard of another sampler's order (or of a batch sampler's batches), for
+    data-parallel training: ``torch.utils.data.DistributedSampler``'s rule applied to any
+    sampler with the resumable protocol (Lightning's ``DistributedSamplerWrapper`` does the
+    same).
+
+    Every rank draws the wrapped sampler's full order for the epoch (a pure function of its
+    seed, epoch and state, so all ranks draw the same one), pads it by repeating its first
+    items up to a multiple of ``num_replicas`` (or, with ``drop_last``, cuts the tail), and
+    keeps items ``rank, rank + num_replicas, rank + 2 * num_replicas, ...``. The shards are
+    disjoint (apart from the padding, at most ``num_replicas - 1`` repeated items) and their
+    union is the epoch. Interleaving keeps the global batches: with ``batch_size`` ``b`` per
+    rank, batch ``k`` of all ranks together holds positions ``k*b*R ... (k+1)*b*R - 1`` of
+    the order, the batch a single process with ``b*R`` would have drawn.
+
+    ``set_epoch``, ``state_dict`` and ``load_state_dict`` are forwarded: the state is the
+    wrapped sampler's (it does not depend on the number of ranks), so a checkpoint resumes
+    with any number of processes. Every rank has the same ``len``, so all ranks run the
+    same number of steps (a rank with fewer would leave the others waiting in an
+    all-reduce).
+
+    Args:
+        sampler: a sampler (yields positions) or batch sampler (yields lists of positions),
+            iterable several times.
+        num_replicas, rank: the world size and this process's rank (default: from the
+            initialised ``torch.distributed`` process group).
+        drop_last: cut the order to a multiple of ``num_replicas`` instead of padding it.
+
+    Raises:
+        ValueError: ``num_replicas`` < 1, ``rank`` outside ``[0, num_replicas)``, or no
+            process group to take them from.
+    """
+
+    def __init__(self, sampler: Any, num_replicas: int | None = None, rank: int | None = None,
+                 drop_last: bool = False) -> None:
+        self.sampler = sampler
+        self.num_replicas, self.rank = _world(num_replicas, rank)
+        self.drop_last = bool(drop_last)
+
+    def _full_order(self) -> list[Any]:
+        return list(iter(self.sampler))
+
+    def _shard(self, order: Any, n: int) -> Any:
+        r = self.num_replicas
+        if r == 1:
+            return order
+        if self.drop_last:
+            order = order[: n - n % r]
+        elif n % r:
+            pad = r - n % r
+            reps = -(-pad // n)  # a data set smaller than the world repeats whole
+            extra = (order * reps)[:pad] if isinstance(order, list) else order.repeat(reps)[:pad]
+            order = order + extra if isinstance(order, list) else torch.cat([order, extra])
+        return order[self.rank::r]
+
+    def __iter__(self) -> Iterator[Any]:
+        order = self._full_order()
+        return iter(self._shard(order, len(order)))
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.num_replicas if self.drop_last else -(-n // self.num_replicas)
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict() if hasattr(self.sampler, "state_dict") else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if hasattr(self.sampler, "load_state_dict"):
+            self.sampler.load_state_dict(state)
+
+
+class DistributedResumableSampler(ShardedSampler):
+    """:class:`ResumableRandomSampler` sharded over the ranks of a process group: the
+    distributed version of the Trainer's default sampler (``strategy="ddp"`` / ``"zero1"``).
+
+    Epoch ``e``'s permutation is the one :class:`ResumableRandomSampler` draws for
+    ``(seed, e)``, the same on every rank; rank ``r`` of ``R`` takes positions
+    ``r, r + R, ...`` of it (padded by repeating the first positions to a multiple of
+    ``R``, or cut with ``drop_last``), as :class:`ShardedSampler` describes. Items keep
+    their example ids (the sampler yields data-set positions; the items carry ``id``).
+    ``set_epoch`` must be called every epoch (the Trainer does): without it every epoch
+    repeats the same order. ``state_dict()`` is :class:`ResumableRandomSampler`'s (seed,
+    epoch, data-set size, shuffle) and loads into either class, so a checkpoint moves
+    between one process and several; the Trainer resumes mid-epoch by skipping the
+    batches each rank already drew (:class:`SkipFirst`).
+
+    Args:
+        data_source: the data set (anything with ``__len__``).
+        num_replicas, rank: world size and rank (default: the initialised process group).
+        seed: non-negative integer. shuffle: False keeps positions 0..n-1 in order.
+        drop_last: cut instead of pad.
+
+    Raises:
+        ValueError: an empty data set, a negative seed, or an invalid ``num_replicas`` / ``rank``.
+    """
+
+    def __init__(self, data_source: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 seed: int = 0, shuffle: bool = True, drop_last: bool = False) -> None:
+        super().__init__(ResumableRandomSampler(data_source, seed=seed, shuffle=shuffle),
+                         num_replicas=num_replicas, rank=rank, drop_last=drop_last)
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
+    @property
+    def seed(self) -> int:
+        return self.sampler.seed
+
+    def order(self) -> torch.Tensor:
+        """This rank's positions for the current epoch, ``LongTensor [len(self)]``."""
+        full = self.sampler.order()
+        return self._shard(full, len(full))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order().tolist())

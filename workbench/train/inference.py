@@ -51,7 +51,8 @@ def forward_batch(model: Any, batch: dict[str, Any], inputs: torch.Tensor | None
     model declares ``forward_keys = ("task",)`` and is called ``model(inputs, task=batch["task"])``.
     The Trainer (training and its data check) and :func:`inference_batches` call models
     through this function. ``inputs`` replaces ``batch["inputs"]`` when given; ``model``
-    may be a compiled wrapper whose ``forward_keys`` come from the module it wraps.
+    may be a compiled or ``DistributedDataParallel`` wrapper whose ``forward_keys`` come
+    from the module it wraps.
     """
     x = batch["inputs"] if inputs is None else inputs
     keys = _forward_keys(model)
@@ -69,7 +70,9 @@ def _forward_keys(model: Any) -> tuple[str, ...]:
     keys = d.get("forward_keys", getattr(type(model), "forward_keys", None))
     if keys is not None:
         return tuple(keys)
-    inner = d.get("_modules", {}).get("_orig_mod")  # torch.compile's OptimizedModule
+    mods = d.get("_modules", {})
+    # torch.compile's OptimizedModule (_orig_mod), DistributedDataParallel (module)
+    inner = mods.get("_orig_mod", mods.get("module") if type(model).__name__ == "DistributedDataParallel" else None)
     return _forward_keys(inner) if inner is not None else ()
 
 

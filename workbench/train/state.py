@@ -77,6 +77,11 @@ class State:
     last_eval_step: int | None = None
     counters: dict[str, int] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: this process's rank and the number of processes (``strategy`` "ddp" / "zero1"; 0 and 1
+    #: in one process). Under DDP ``examples_seen`` and ``counters`` count this rank's
+    #: examples; metric rows carry ``examples_seen`` summed over the ranks.
+    rank: int = 0
+    world_size: int = 1
 
     @property
     def lr(self) -> float:

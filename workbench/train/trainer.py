@@ -23,13 +23,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from workbench.config import TaskSpec, TrainingConfig
 from workbench.data.samplers import (
+    DistributedResumableSampler,
     LengthGroupedBatchSampler,
     ResumableRandomSampler,
+    ShardedSampler,
     SkipFirst,
     token_lengths,
 )
 from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.train import checkpoint as ckpt
+from workbench.train import distributed as wdist
 from workbench.train.events import Event, Technique, handlers_for
 from workbench.train.inference import eval_mode, forward_batch, inference_batches, to_device
 from workbench.train.metrics import MetricsTracker
@@ -98,6 +101,20 @@ class Trainer:
             ``[0, num_classes)``, at least two classes in training, and one forward pass
             of a two-example batch in eval mode (no RNG is consumed).
 
+    Scale-out (``config.strategy`` ``"ddp"`` / ``"zero1"``; see ``docs/architecture.md``):
+    every process of a ``torch.distributed`` group (torchrun's, or one already
+    initialised) builds the same Trainer. The model is wrapped in
+    ``DistributedDataParallel`` (``self.ddp``; ``self.model`` stays the plain module, so
+    checkpoints and techniques see the usual names); the sampler (the default one, a given
+    ``sampler`` or ``batch_sampler``) is sharded over the ranks
+    (:class:`~workbench.data.samplers.ShardedSampler`); ``"zero1"`` builds a
+    ``ZeroRedundancyOptimizer``. Metric files, loggers and progress bars exist on rank 0
+    only; metric rows carry the training loss, accuracy and ``examples_seen`` of all ranks
+    together; evaluation is sharded and summed over the ranks. A stop requested on any
+    rank (early stopping, a technique, a non-finite loss) stops every rank after the same
+    micro-batch: one all-reduce of a flag per micro-batch. :meth:`save_checkpoint`,
+    :meth:`evaluate` and :meth:`fit` must be called on every rank.
+
     Raises:
         ValueError: empty training data, a missing task for the collator, a
             ``batch_sampler`` together with ``sampler``, ``group_by_length`` on training
@@ -121,7 +138,10 @@ class Trainer:
         if sampler is not None and batch_sampler is not None:
             raise ValueError("Trainer: pass either sampler or batch_sampler, not both")
         self.config = config
-        self.device = torch.device(config.device)
+        # scale-out: the process group (torchrun's or an initialised one); None in one process
+        self.dist = wdist.setup(config.device) if config.strategy != "single" else None
+        self.device = self.dist.device if self.dist is not None else torch.device(config.device)
+        self._is_main = self.dist is None or self.dist.is_main
         self.model = model.to(self.device)
         self.train_data = train_data
         self.val_data = val_data
@@ -143,6 +163,14 @@ class Trainer:
                                  f"{type(train_data).__name__} with other inputs. Set group_by_length=False")
             batch_sampler = LengthGroupedBatchSampler(lengths, config.batch_size, seed=config.seed,
                                                       drop_last=config.drop_last)
+        if self.dist is not None:  # each rank draws its shard of the epoch's order
+            w, r = self.dist.world_size, self.dist.rank
+            if batch_sampler is not None:
+                batch_sampler = ShardedSampler(batch_sampler, w, r)
+            elif sampler is not None:
+                sampler = ShardedSampler(sampler, w, r)
+            else:
+                sampler = DistributedResumableSampler(train_data, w, r, seed=config.seed)
         self.batch_sampler = batch_sampler
         self.sampler = sampler if sampler is not None or batch_sampler is not None else \
             ResumableRandomSampler(train_data, seed=config.seed)
@@ -164,16 +192,36 @@ class Trainer:
         elif optimizer is not None and extra_groups:
             raise ValueError(f"Trainer: techniques {[t.name for t in self.techniques if callable(getattr(t, 'param_groups', None))]} "
                              "have parameters to train; pass param_groups= instead of a ready optimizer=")
-        self.optimizer = optimizer if optimizer is not None else build_optimizer(
-            param_groups if param_groups is not None else model.parameters(), config)
+        if optimizer is not None and config.strategy == "zero1" and not wdist.is_zero(optimizer):
+            raise ValueError("Trainer: strategy 'zero1' builds its own ZeroRedundancyOptimizer from the config; "
+                             "pass param_groups= instead of a ready optimizer= (or a ZeroRedundancyOptimizer)")
+        if optimizer is None:
+            params = param_groups if param_groups is not None else model.parameters()
+            optimizer = (wdist.build_zero_optimizer(params, config) if config.strategy == "zero1"
+                         else build_optimizer(params, config))
+        self.optimizer = optimizer
+        # gradients DDP does not average (a technique's own parameters): averaged at each step
+        self._extra_params = [p for g in extra_groups for p in g["params"]] if self.dist is not None else []
         self._scheduler_given = scheduler
         self.scheduler = scheduler
-        self.tracker = MetricsTracker(config.metrics_dir, loggers=list(loggers))
+        # files, loggers and progress bars: rank 0 only (other ranks keep the rows in memory)
+        self.tracker = MetricsTracker(config.metrics_dir if self._is_main else None,
+                                      loggers=list(loggers) if self._is_main else [])
         self.state = State(model=self.model, optimizer=self.optimizer, config=config,
                            scheduler=self.scheduler, task=self.task)
+        self.ddp: torch.nn.parallel.DistributedDataParallel | None = None
+        if self.dist is not None:
+            self.state.rank, self.state.world_size = self.dist.rank, self.dist.world_size
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=config.find_unused_parameters)
+        # a deferred error (a non-finite loss on this rank): raised on every rank together
+        self._pending_error: BaseException | None = None
+        self._micro_incomplete = False  # this rank's micro-batch ended early (non-finite loss)
+        self._dist_incomplete = False
         self.state.history = self.tracker.rows
         self._handlers = {ev: handlers_for(self.techniques, ev) for ev in Event}
-        self._forward_model: Any = self.model
+        self._forward_model: Any = self.ddp if self.ddp is not None else self.model
         self._compiled = False
         self._compile_verified = False
         self._sched_seen: Any = object()
@@ -315,7 +363,8 @@ class Trainer:
         self._acc_max_numel = 0 if cfg.compile and cfg.compile_mode == "reduce-overhead" else _ACC_MAX_NUMEL
         if cfg.compile and not self._compiled:
             try:
-                self._forward_model = torch.compile(self.model, mode=cfg.compile_mode,
+                self._forward_model = torch.compile(self.ddp if self.ddp is not None else self.model,
+                                                    mode=cfg.compile_mode,
                                                     fullgraph=cfg.compile_fullgraph,
                                                     dynamic=cfg.compile_dynamic)
                 self._compiled = True
@@ -325,7 +374,7 @@ class Trainer:
     def _compile_failed(self, exc: BaseException) -> None:
         log.warning("torch.compile failed (%s: %s); falling back to eager execution",
                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-        self._forward_model = self.model
+        self._forward_model = self.ddp if self.ddp is not None else self.model
         self._compiled = False
         self.state.count("compile_fallback")
         self.state.extras["compile_error"] = f"{type(exc).__name__}: {exc}"[:2000]
@@ -401,6 +450,8 @@ class Trainer:
         try:
             while st.epoch < cfg.epochs and not st.stop:
                 self._run_epoch()
+                if self.dist is not None:  # a stop requested at the epoch's end, on any rank
+                    self._sync_stop()
             if self._zero_grad_pending:  # free the last step's gradients; the partial ones
                 # of a window stopped midway stay, so a checkpoint written now carries them
                 # and the next fit() continues the window exactly
@@ -413,6 +464,8 @@ class Trainer:
                 self._zero_grad_pending = True
             if not st.stop_reason:
                 st.stop_reason = "budget reached"
+            if self.dist is not None:
+                self._broadcast_buffers()
             self._fire(Event.FIT_END)
         finally:
             self.tracker.flush()
@@ -437,19 +490,20 @@ class Trainer:
         self.model.train()
         if st.batch_in_epoch == 0:
             self._fire(Event.EPOCH_START)
-        bar = _progress(loader, cfg.progress_bar, desc=f"epoch {st.epoch + 1}/{cfg.epochs}",
+        bar = _progress(loader, cfg.progress_bar and self._is_main, desc=f"epoch {st.epoch + 1}/{cfg.epochs}",
                         total=max(0, n_batches - st.batch_in_epoch))
         self._clock_start()
         try:
             for batch in bar:
                 self._train_batch(batch, last_in_epoch=st.batch_in_epoch + 1 >= n_batches)
-                if st.stop:
+                # one process: stop when asked; several: when any rank asked (an all-reduce)
+                if st.stop if self.dist is None else self._sync_stop():
                     break
         finally:
             self._clock_stop()
             if hasattr(bar, "close"):
                 bar.close()
-        if st.stop and st.batch_in_epoch < n_batches:
+        if st.stop and (st.batch_in_epoch < n_batches or self._dist_incomplete):
             return
         # the epoch is complete
         finished_epoch = st.epoch
@@ -464,13 +518,16 @@ class Trainer:
         self._fire(Event.EPOCH_END)
 
     def _train_batch(self, batch: dict[str, Any], last_in_epoch: bool) -> None:
-        cfg, st = self.config, self.state
+        st = self.state
         self._in_micro_batch = True
         st.batch = to_device(batch, self.device)
         st.loss_weights, st.skip_backward, st.loss = None, False, None
         self._fire(Event.BATCH_START)
         batch = st.batch
         bsz = int(batch["targets"].shape[0])
+        if self.ddp is not None:
+            self._train_batch_ddp(batch, bsz, last_in_epoch)
+            return
         if self._compiled and not self._compile_verified:
             # compilation happens lazily on the first call: fall back to eager if it fails
             try:
@@ -487,6 +544,36 @@ class Trainer:
             ok = self._forward_backward(batch, bsz)
         if not ok:  # non-finite loss with on_nonfinite="stop": no step, no checkpoint
             return
+        self._micro_batch_done(bsz, last_in_epoch)
+
+    def _train_batch_ddp(self, batch: dict[str, Any], bsz: int, last_in_epoch: bool) -> None:
+        """:meth:`_train_batch` under DDP: a micro-batch that does not end an accumulation
+        window runs under ``no_sync()`` (its gradients stay local; the window's last
+        backward all-reduces their sum), as Li et al. (2020, Sec. 3.2.4) describe."""
+        cfg, st = self.config, self.state
+        boundary = (st.batch_in_epoch + 1) % cfg.grad_accum_steps == 0 or last_in_epoch
+        ctx = self.ddp.no_sync() if not boundary and cfg.accumulate_no_sync else _NULL_CONTEXT
+        with ctx:
+            if self._compiled and not self._compile_verified:
+                try:
+                    ok = self._forward_backward(batch, bsz)
+                    self._compile_verified = True
+                except NonFiniteLossError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    self._compile_failed(exc)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self._reset_running()
+                    ok = self._forward_backward(batch, bsz)
+            else:
+                ok = self._forward_backward(batch, bsz)
+        if not ok:  # non-finite loss: every rank stops after this micro-batch (_sync_stop)
+            self._micro_incomplete = True
+            return
+        self._micro_batch_done(bsz, last_in_epoch)
+
+    def _micro_batch_done(self, bsz: int, last_in_epoch: bool) -> None:
+        cfg, st = self.config, self.state
         st.step += 1
         st.batch_in_epoch += 1
         st.examples_seen += bsz
@@ -526,6 +613,8 @@ class Trainer:
             loss = self._mean_loss_fn(outputs, targets)
         loss_value = loss.item()  # the one host sync per step: the finiteness check needs it
         if not math.isfinite(loss_value):
+            if self.ddp is not None:
+                return self._nonfinite_ddp(batch, st.per_example_loss, outputs)
             if not self._nonfinite(batch, st.per_example_loss):
                 return False
             # on_nonfinite="skip": no backward; the window's step is dropped at its boundary
@@ -551,6 +640,8 @@ class Trainer:
         self._run_count += bsz
         if st.skip_backward:
             st.count("backward_skipped")
+            if self.ddp is not None:  # a zero gradient, so this rank still joins the all-reduce
+                (outputs.float().sum() * 0.0).backward()
         else:
             st.loss.backward()
             self._fire(Event.AFTER_BACKWARD)
@@ -585,6 +676,79 @@ class Trainer:
             raise NonFiniteLossError(msg)
         st.request_stop(msg)
         return False
+
+    def _nonfinite_ddp(self, batch: dict[str, Any], pel: torch.Tensor, outputs: torch.Tensor) -> bool:
+        """A non-finite loss on this rank under DDP. The other ranks may be waiting in this
+        micro-batch's all-reduce, so a backward pass still runs, with NaN gradients: after
+        the all-reduce every rank's gradients are non-finite and every rank drops the
+        step. ``"skip"``: the window's step is skipped (as in one process); ``"stop"`` /
+        ``"raise"``: the micro-batch ends here, and after it every rank stops (or raises,
+        :meth:`_sync_stop`). Returns whether the micro-batch goes on."""
+        cfg, st = self.config, self.state
+        (outputs.float().sum() * math.nan).backward()
+        ids = batch.get("ids")
+        ids_list = ids.tolist() if isinstance(ids, torch.Tensor) else ids
+        bad = (~torch.isfinite(pel.detach())).nonzero().flatten().tolist() if pel.dim() else []
+        bad_ids = [ids_list[i] for i in bad] if ids_list is not None else bad
+        bad_weights = ckpt.nonfinite_tensors(self.model.state_dict())
+        weights = (f"the model's weights hold NaN/Inf in {_names(bad_weights)}" if bad_weights
+                   else "the model's weights are finite")
+        msg = (f"non-finite training loss on rank {self.dist.rank} at step {st.step} (effective step "
+               f"{st.effective_step}, epoch {st.epoch}); batch example ids {ids_list}; non-finite for ids "
+               f"{bad_ids}; {weights}")
+        if cfg.on_nonfinite == "skip" and not bad_weights:
+            log.warning("%s. The accumulation window's optimizer step is skipped on every rank "
+                        "(on_nonfinite='skip')", msg)
+            self._window_nonfinite = True
+            st.loss = None
+            return True
+        self._in_micro_batch = False
+        self.optimizer.zero_grad(set_to_none=True)  # the NaN gradients are no window's
+        self._zero_grad_pending = True
+        msg += f". Training stopped on every rank; {self._last_good()}"
+        log.error(msg)
+        if cfg.on_nonfinite == "raise":
+            self._pending_error = NonFiniteLossError(msg)
+        st.request_stop(msg)
+        return False
+
+    def _sync_stop(self) -> bool:
+        """Under DDP: whether any rank asked to stop (one all-reduce of three flags). When
+        one did, every rank stops with the reasons of those that asked, and when one holds
+        a deferred error (a non-finite loss or gradient with ``on_nonfinite="raise"``),
+        every rank raises it."""
+        st = self.state
+        flags = torch.tensor([int(st.stop), int(self._micro_incomplete), int(self._pending_error is not None)],
+                             dtype=torch.int32, device=self.dist.comm_device)
+        torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+        stop, incomplete, error = (bool(v) for v in flags.tolist())
+        self._micro_incomplete = False
+        if not stop:
+            return False
+        mine = (st.stop_reason if st.stop else None,
+                type(self._pending_error).__name__ if self._pending_error is not None else None)
+        every: list[Any] = [None] * self.dist.world_size
+        torch.distributed.all_gather_object(every, mine)
+        self._dist_incomplete = incomplete
+        if not st.stop:
+            st.request_stop("; ".join(f"rank {r}: {reason}" for r, (reason, _) in enumerate(every) if reason))
+        if error:
+            self.tracker.flush()
+            err, self._pending_error = self._pending_error, None
+            if err is None:
+                r, (reason, cls) = next((r, e) for r, e in enumerate(every) if e[1] is not None)
+                kinds = {c.__name__: c for c in (NonFiniteLossError, NonFiniteGradientError, NonFiniteWeightsError)}
+                err = kinds.get(cls, NonFiniteLossError)(f"rank {r}: {reason}")
+            raise err
+        return True
+
+    def _broadcast_buffers(self) -> None:
+        """Rank 0's buffers (BatchNorm running statistics) to every rank. DDP broadcasts
+        them before each training forward pass, so after the last one each rank holds its
+        own; evaluation and the end of ``fit`` use rank 0's, as checkpoints do."""
+        for b in self.model.buffers():
+            if b.is_floating_point() or b.dtype in (torch.long, torch.int):
+                torch.distributed.broadcast(b.data, src=0)
 
     def _grads_finite(self) -> bool:
         """Whether every gradient the optimizer would apply is finite, with one host read.
@@ -623,6 +787,8 @@ class Trainer:
         """Check the gradients, then ``optimizer.step()`` and the scheduler's step. Returns
         False when training stops on a non-finite gradient (see :meth:`fit`)."""
         cfg, st = self.config, self.state
+        if self._extra_params:  # a technique's own parameters: DDP does not average them
+            wdist.allreduce_mean_([p.grad for p in self._extra_params if p.grad is not None])
         if self._window_nonfinite:
             finite = False
         elif cfg.max_grad_norm is not None:
@@ -664,6 +830,10 @@ class Trainer:
         msg += f". Training stopped; {self._last_good()}"
         log.error(msg)
         if cfg.on_nonfinite == "raise":
+            if self.dist is not None:  # raised on every rank together, after this micro-batch
+                self._pending_error = NonFiniteGradientError(msg)
+                st.request_stop(msg)
+                return False
             self.tracker.flush()
             raise NonFiniteGradientError(msg)
         st.request_stop(msg)
@@ -720,7 +890,22 @@ class Trainer:
         technique's ``row_metrics()`` returns (its statistics since the last row, which it
         resets); resets the running sums."""
         stats: dict[str, float] = {}
-        if self._run_count:
+        if self.dist is not None:  # every rank's examples: one all-reduce per metric row
+            self._fold_correct()
+            sums = torch.tensor([self._acc_loss_sum, float(self._run_count),
+                                 float(self._acc_correct if self._acc_correct is not None else -1),
+                                 float(self.state.examples_seen)], dtype=torch.float64,
+                                device=self.dist.comm_device)
+            minimum = sums[2:3].clone()
+            torch.distributed.all_reduce(sums)
+            torch.distributed.all_reduce(minimum, op=torch.distributed.ReduceOp.MIN)
+            loss_sum, count, correct, seen = sums.tolist()
+            if count:
+                stats["train_loss"] = loss_sum / count
+                if float(minimum) >= 0:
+                    stats["train_accuracy"] = correct / count
+            stats["examples_seen"] = int(seen)
+        elif self._run_count:
             stats["train_loss"] = self._acc_loss_sum / self._run_count
             self._fold_correct()
             if self._acc_correct is not None:
@@ -821,6 +1006,10 @@ class Trainer:
         when ``data`` has ``group_key`` (a batch field holding long group indices ``[B]``) and
         ``group_names``, also ``prefix + "loss/<name>"`` and ``prefix + "accuracy/<name>"``
         per group (NaN for a group without examples), e.g. ``val_accuracy/subj``.
+
+        Under DDP (``strategy`` ``"ddp"`` / ``"zero1"``) every rank evaluates the positions
+        ``rank, rank + world_size, ...`` of ``data`` and the sums are all-reduced, so every
+        rank returns the metrics of the whole data set; call it on every rank.
         """
         total, loss_sum, correct, classify = 0, 0.0, 0, False
         # per-group metrics: a data set naming a batch field in ``group_key`` (long [B],
@@ -830,7 +1019,11 @@ class Trainer:
         ng = len(gnames) if gkey else 0
         g_loss, g_correct, g_total = torch.zeros(ng, dtype=torch.float64), torch.zeros(ng, dtype=torch.long), \
             torch.zeros(ng, dtype=torch.long)
-        for batch, out in inference_batches(self.model, self._eval_loader(data), device=self.device,
+        shard = data
+        if self.dist is not None:
+            self._broadcast_buffers()
+            shard = torch.utils.data.Subset(data, range(self.dist.rank, len(data), self.dist.world_size))
+        for batch, out in inference_batches(self.model, self._eval_loader(shard), device=self.device,
                                             autocast=self._autocast):
             t = batch["targets"]
             losses = self.loss_fn(out, t)
@@ -847,6 +1040,13 @@ class Trainer:
                 g_total.index_add_(0, g, torch.ones_like(g))
                 if hit is not None:
                     g_correct.index_add_(0, g, hit.long().cpu())
+        if self.dist is not None:  # the sums of every rank's shard: one all-reduce
+            sums = torch.cat([torch.tensor([loss_sum, correct, total, int(classify)], dtype=torch.float64),
+                              g_loss, g_correct.double(), g_total.double()]).to(self.dist.comm_device)
+            torch.distributed.all_reduce(sums)
+            sums = sums.cpu()
+            loss_sum, correct, total, classify = float(sums[0]), int(sums[1]), int(sums[2]), bool(sums[3])
+            g_loss, g_correct, g_total = sums[4:4 + ng], sums[4 + ng:4 + 2 * ng].long(), sums[4 + 2 * ng:].long()
         metrics = {prefix + "loss": loss_sum / max(total, 1)}
         if classify:
             metrics[prefix + "accuracy"] = correct / max(total, 1)
@@ -862,7 +1062,15 @@ class Trainer:
         """Everything needed to resume exactly: model, optimizer, scheduler, sampler,
         techniques, RNG states, counters, metric rows, config, and the accumulation window in
         progress (``"window"``: the partial gradients, in the optimizer's parameter order,
-        and the running training-loss sums). Plain values and tensors only."""
+        and the running training-loss sums). Plain values and tensors only.
+
+        Under DDP call it on every rank (it gathers): rank 0 gets the dict, with the
+        optimizer state consolidated from every rank's ZeRO shard
+        (``ZeroRedundancyOptimizer.consolidate_state_dict``), each rank's RNG states
+        (``"rng_ranks"``) and accumulation window (``"window_ranks"``, its gradients are
+        local under ``no_sync``) and ``"world_size"``; the other ranks get None."""
+        if self.dist is not None:
+            return self._checkpoint_dict_ddp()
         sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
         return {
             "format": ckpt.FORMAT,
@@ -877,6 +1085,33 @@ class Trainer:
             "metrics": self.tracker.state_dict(),
             "config": self.config.to_dict(),
             "window": self._window_state(),
+        }
+
+    def _checkpoint_dict_ddp(self) -> dict[str, Any] | None:
+        if wdist.is_zero(self.optimizer):  # a collective: every rank sends its shard to rank 0
+            self.optimizer.consolidate_state_dict(to=0)
+        mine = {"rng": ckpt.capture_rng_state(), "window": _to_cpu(self._window_state())}
+        every: list[Any] = [None] * self.dist.world_size
+        torch.distributed.all_gather_object(every, mine)
+        if not self._is_main:
+            return None
+        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        return {
+            "format": ckpt.FORMAT,
+            "version": ckpt.VERSION,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "sampler": sampler.state_dict() if hasattr(sampler, "state_dict") else None,
+            "techniques": {t.name: t.state_dict() for t in self.techniques},
+            "rng": every[0]["rng"],
+            "state": self.state.counters_dict(),
+            "metrics": self.tracker.state_dict(),
+            "config": self.config.to_dict(),
+            "window": every[0]["window"],
+            "world_size": self.dist.world_size,
+            "rng_ranks": [e["rng"] for e in every],
+            "window_ranks": [e["window"] for e in every],
         }
 
     def _window_state(self) -> dict[str, Any]:
@@ -937,13 +1172,37 @@ class Trainer:
         t0 = time.perf_counter()
         self._ensure_scheduler()
         try:
-            path = ckpt.atomic_save(self.checkpoint_dict(), path)
+            if self.dist is None:
+                path = ckpt.atomic_save(self.checkpoint_dict(), path)
+            else:
+                path = self._save_ddp(path)
         finally:
             self.state.checkpoint_time += time.perf_counter() - t0
             if running:
                 self._clock_start()
         self.last_checkpoint = path
         return path
+
+    def _save_ddp(self, path: str | Path) -> Path:
+        """Rank 0 writes; every rank learns whether it could (a write error raises on every
+        rank, so none is left waiting in a collective)."""
+        data = self.checkpoint_dict()
+        error: list[Any] = [None]
+        if self._is_main:
+            try:
+                path = ckpt.atomic_save(data, path)
+            except Exception as exc:
+                error = [(getattr(exc, "errno", None) or 5, getattr(exc, "strerror", None) or str(exc), str(path))]
+                raise
+            finally:
+                torch.distributed.broadcast_object_list(error, src=0)
+        else:
+            torch.distributed.broadcast_object_list(error, src=0)
+            if error[0] is not None:
+                err = ckpt.CheckpointWriteError(error[0][0], f"rank 0: {error[0][1]}")
+                err.filename = error[0][2]
+                raise err
+        return Path(path)
 
     def _save_periodic(self) -> None:
         path = ckpt.step_checkpoint_path(self.config.checkpoint_dir, self.state.effective_step)
@@ -957,7 +1216,8 @@ class Trainer:
                 raise NonFiniteWeightsError(msg) from None
             self.state.request_stop(msg)  # "stop", and "skip" too: no later step can help
             return
-        ckpt.prune_checkpoints(self.config.checkpoint_dir, self.config.keep_checkpoints)
+        if self._is_main:
+            ckpt.prune_checkpoints(self.config.checkpoint_dir, self.config.keep_checkpoints)
 
     def load_checkpoint(self, path: str | Path) -> State:
         """Restore a checkpoint written by :meth:`save_checkpoint`; the next :meth:`fit`
@@ -990,6 +1250,18 @@ class Trainer:
             if bad:
                 raise ckpt.CheckpointError(f"{path}: the model weights hold NaN/Inf in {_names(bad)}; "
                                            f"training cannot resume from it")
+        # the processes that wrote it and those that resume: each rank takes its own RNG
+        # states and accumulation window when the numbers agree, else rank 0's
+        world = self.dist.world_size if self.dist is not None else 1
+        rank = self.dist.rank if self.dist is not None else 0
+        saved_world = int(data.get("world_size", 1))
+        same_world = saved_world == world and "rng_ranks" in data
+        window = data["window_ranks"][rank] if same_world else data.get("window")
+        if saved_world != world and any(w and w.get("open") for w in data.get("window_ranks", [data.get("window")])):
+            raise ckpt.CheckpointError(
+                f"{path}: the checkpoint was written inside an accumulation window by {saved_world} "
+                f"process(es), whose partial gradients are per process; resume it with {saved_world} "
+                f"process(es), or use a checkpoint written at an optimizer step")
         try:
             self.model.load_state_dict(data["model"])
         except RuntimeError as exc:
@@ -1013,8 +1285,8 @@ class Trainer:
         self.state.load_counters(data["state"])
         self.tracker.load_state_dict(data["metrics"])
         self.state.history = self.tracker.rows
-        ckpt.restore_rng_state(data["rng"])
-        self._load_window(data.get("window"), path)
+        ckpt.restore_rng_state(data["rng_ranks"][rank] if same_world else data["rng"])
+        self._load_window(window, path)
         self._in_micro_batch = False
         self._resumed = True
         self.last_checkpoint = path
@@ -1046,6 +1318,16 @@ def _check_input(task: TaskSpec, split: str, item: dict[str, Any]) -> None:
             ok = shape == want
         if not ok:
             raise ValueError(f"{where}: expected shape {want} (TaskSpec.input_shape); got {shape}")
+
+
+def _to_cpu(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu()
+    if isinstance(x, dict):
+        return {k: _to_cpu(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_to_cpu(v) for v in x]
+    return x
 
 
 def _names(names: list[str], limit: int = 5) -> str:
