@@ -127,6 +127,14 @@ def teardown(ctx: DistContext | None = None) -> None:
     """Destroy the default process group (if it exists and, when ``ctx`` is given, if
     :func:`setup` created it)."""
     if is_initialized() and (ctx is None or ctx.owns_group):
+        # Gloo's worker threads free each finished collective's work object, whose tensors
+        # are Python objects (freeing them takes the GIL). Destroying the group joins those
+        # threads while holding the GIL, so a thread still freeing one deadlocks the process
+        # at exit (seen: a torchrun worker that never exits after training). A barrier
+        # drains the queue of collectives, and a short GIL-free pause lets the threads
+        # finish freeing them before the group (or the DDP reducer holding it) goes.
+        dist.barrier()
+        time.sleep(0.05)
         dist.destroy_process_group()
 
 
