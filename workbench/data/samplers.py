@@ -79,7 +79,25 @@ class ResumableRandomSampler(Sampler[int]):
         self.seed, self.epoch, self.shuffle = int(state["seed"]), int(state["epoch"]), bool(state["shuffle"])
 
 
-class SkipFirst(Sampler):
+class _ForwardsResumableState:
+    """``set_epoch`` / ``state_dict`` / ``load_state_dict`` forwarded to ``self.sampler``
+    (the sampler a wrapper draws from), so the wrapper resumes as the wrapped one does."""
+
+    sampler: Any
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict() if hasattr(self.sampler, "state_dict") else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if hasattr(self.sampler, "load_state_dict"):
+            self.sampler.load_state_dict(state)
+
+
+class SkipFirst(_ForwardsResumableState, Sampler):
     """Wraps a sampler (or batch sampler) and drops its first ``skip`` items.
 
     Used by the Trainer to resume mid-epoch: after restoring the wrapped sampler's state
@@ -102,17 +120,6 @@ class SkipFirst(Sampler):
 
     def __len__(self) -> int:
         return max(0, len(self.sampler) - self.skip)
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.sampler.state_dict() if hasattr(self.sampler, "state_dict") else {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if hasattr(self.sampler, "load_state_dict"):
-            self.sampler.load_state_dict(state)
 
 
 def token_lengths(data: Any) -> torch.Tensor | None:
@@ -230,7 +237,7 @@ def _world(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
     return num_replicas, rank
 
 
-class ShardedSampler(Sampler):
+class ShardedSampler(_ForwardsResumableState, Sampler):
     """One rank's shard of another sampler's order (or of a batch sampler's batches), for
     data-parallel training: ``torch.utils.data.DistributedSampler``'s rule applied to any
     sampler with the resumable protocol (Lightning's ``DistributedSamplerWrapper`` does the
@@ -292,17 +299,6 @@ class ShardedSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.num_replicas if self.drop_last else -(-n // self.num_replicas)
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.sampler.state_dict() if hasattr(self.sampler, "state_dict") else {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if hasattr(self.sampler, "load_state_dict"):
-            self.sampler.load_state_dict(state)
 
 
 class DistributedResumableSampler(ShardedSampler):

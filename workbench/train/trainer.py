@@ -528,23 +528,27 @@ class Trainer:
         if self.ddp is not None:
             self._train_batch_ddp(batch, bsz, last_in_epoch)
             return
-        if self._compiled and not self._compile_verified:
-            # compilation happens lazily on the first call: fall back to eager if it fails
-            try:
-                ok = self._forward_backward(batch, bsz)
-                self._compile_verified = True
-            except NonFiniteLossError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                self._compile_failed(exc)
-                self.optimizer.zero_grad(set_to_none=True)
-                self._reset_running()
-                ok = self._forward_backward(batch, bsz)
-        else:
-            ok = self._forward_backward(batch, bsz)
+        ok = self._forward_backward_first_compiled(batch, bsz)
         if not ok:  # non-finite loss with on_nonfinite="stop": no step, no checkpoint
             return
         self._micro_batch_done(bsz, last_in_epoch)
+
+    def _forward_backward_first_compiled(self, batch: dict[str, Any], bsz: int) -> bool:
+        """:meth:`_forward_backward`, falling back to eager when a compiled model fails on
+        its first call (compilation happens lazily there)."""
+        if not (self._compiled and not self._compile_verified):
+            return self._forward_backward(batch, bsz)
+        try:
+            ok = self._forward_backward(batch, bsz)
+            self._compile_verified = True
+            return ok
+        except NonFiniteLossError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._compile_failed(exc)
+            self.optimizer.zero_grad(set_to_none=True)
+            self._reset_running()
+            return self._forward_backward(batch, bsz)
 
     def _train_batch_ddp(self, batch: dict[str, Any], bsz: int, last_in_epoch: bool) -> None:
         """:meth:`_train_batch` under DDP: a micro-batch that does not end an accumulation
@@ -554,19 +558,7 @@ class Trainer:
         boundary = (st.batch_in_epoch + 1) % cfg.grad_accum_steps == 0 or last_in_epoch
         ctx = self.ddp.no_sync() if not boundary and cfg.accumulate_no_sync else _NULL_CONTEXT
         with ctx:
-            if self._compiled and not self._compile_verified:
-                try:
-                    ok = self._forward_backward(batch, bsz)
-                    self._compile_verified = True
-                except NonFiniteLossError:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    self._compile_failed(exc)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self._reset_running()
-                    ok = self._forward_backward(batch, bsz)
-            else:
-                ok = self._forward_backward(batch, bsz)
+            ok = self._forward_backward_first_compiled(batch, bsz)
         if not ok:  # non-finite loss: every rank stops after this micro-batch (_sync_stop)
             self._micro_incomplete = True
             return
