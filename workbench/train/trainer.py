@@ -1063,6 +1063,10 @@ class Trainer:
         local under ``no_sync``) and ``"world_size"``; the other ranks get None."""
         if self.dist is not None:
             return self._checkpoint_dict_ddp()
+        return self._checkpoint_fields(ckpt.capture_rng_state(), self._window_state())
+
+    def _checkpoint_fields(self, rng: Any, window: Any) -> dict[str, Any]:
+        """The checkpoint's fields, with this process's (or rank 0's) RNG and window state."""
         sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
         return {
             "format": ckpt.FORMAT,
@@ -1072,11 +1076,11 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "sampler": sampler.state_dict() if hasattr(sampler, "state_dict") else None,
             "techniques": {t.name: t.state_dict() for t in self.techniques},
-            "rng": ckpt.capture_rng_state(),
+            "rng": rng,
             "state": self.state.counters_dict(),
             "metrics": self.tracker.state_dict(),
             "config": self.config.to_dict(),
-            "window": self._window_state(),
+            "window": window,
         }
 
     def _checkpoint_dict_ddp(self) -> dict[str, Any] | None:
@@ -1087,24 +1091,10 @@ class Trainer:
         torch.distributed.all_gather_object(every, mine)
         if not self._is_main:
             return None
-        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
-        return {
-            "format": ckpt.FORMAT,
-            "version": ckpt.VERSION,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "sampler": sampler.state_dict() if hasattr(sampler, "state_dict") else None,
-            "techniques": {t.name: t.state_dict() for t in self.techniques},
-            "rng": every[0]["rng"],
-            "state": self.state.counters_dict(),
-            "metrics": self.tracker.state_dict(),
-            "config": self.config.to_dict(),
-            "window": every[0]["window"],
-            "world_size": self.dist.world_size,
-            "rng_ranks": [e["rng"] for e in every],
-            "window_ranks": [e["window"] for e in every],
-        }
+        return {**self._checkpoint_fields(every[0]["rng"], every[0]["window"]),
+                "world_size": self.dist.world_size,
+                "rng_ranks": [e["rng"] for e in every],
+                "window_ranks": [e["window"] for e in every]}
 
     def _window_state(self) -> dict[str, Any]:
         self._fold_correct()

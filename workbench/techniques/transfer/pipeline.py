@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,11 +153,6 @@ def ulmfit_variant(pretrained: PretrainedLM, name: str = "transformer (LM-pretra
     check_int("unfreeze_every", unfreeze_every, 1)
     extra = dict(config or {})
 
-    def changes(base: TrainingConfig, splits: Any) -> dict[str, Any]:
-        cfg = finetune_config(base, len(splits.train), **extra)
-        keep = {f.name for f in dataclasses.fields(TrainingConfig)} - {"seed"}
-        return {k: getattr(cfg, k) for k in keep if getattr(cfg, k) != getattr(base, k)}
-
     def model_factory(task: Any) -> TransformerLM:
         _check_task(task, pretrained)
         return pretrained.classifier_model(task.num_classes, pooling=pooling)
@@ -168,8 +163,21 @@ def ulmfit_variant(pretrained: PretrainedLM, name: str = "transformer (LM-pretra
         names = list(TransformerLM.layer_groups(pretrained.model))
         return [GradualUnfreezing(ulmfit_schedule(names, every=unfreeze_every), layers=pretrained.model.layer_groups())]
 
-    return Variant(name, config=changes, techniques=techniques, model_factory=model_factory, claim=claim,
+    return Variant(name, config=_finetune_changes(extra), techniques=techniques, model_factory=model_factory,
+                   claim=claim,
                    param_groups=lambda model, cfg: _groups(model, cfg, layer_decay))
+
+
+def _finetune_changes(extra: dict[str, Any]) -> Callable[[TrainingConfig, Any], dict[str, Any]]:
+    """A :class:`Variant` ``config`` callable: the fields :func:`finetune_config` changes
+    in the recipe's config for the variant's training split (the seed kept)."""
+
+    def changes(base: TrainingConfig, splits: Any) -> dict[str, Any]:
+        cfg = finetune_config(base, len(splits.train), **extra)
+        keep = {f.name for f in dataclasses.fields(TrainingConfig)} - {"seed"}
+        return {k: getattr(cfg, k) for k in keep if getattr(cfg, k) != getattr(base, k)}
+
+    return changes
 
 
 def scratch_transformer_variant(pretrained_or_config: PretrainedLM | LMConfig,
@@ -187,16 +195,11 @@ def scratch_transformer_variant(pretrained_or_config: PretrainedLM | LMConfig,
                          f"{type(pretrained_or_config).__name__}")
     extra = dict(config or {})
 
-    def changes(base: TrainingConfig, splits: Any) -> dict[str, Any]:
-        cfg = finetune_config(base, len(splits.train), **extra)
-        keep = {f.name for f in dataclasses.fields(TrainingConfig)} - {"seed"}
-        return {k: getattr(cfg, k) for k in keep if getattr(cfg, k) != getattr(base, k)}
-
     def model_factory(task: Any) -> TransformerLM:
         return TransformerLM(task.vocab_size, num_classes=task.num_classes, pad_id=task.pad_id, pooling=pooling,
                              **lm_config.model_kwargs())
 
-    return Variant(name, config=changes, model_factory=model_factory)
+    return Variant(name, config=_finetune_changes(extra), model_factory=model_factory)
 
 
 @dataclass
