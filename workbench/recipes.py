@@ -67,7 +67,7 @@ _BASELINES: dict[str, dict[str, Any]] = {
                   "5 seeds, by validation accuracy; ties to fewer steps). 10 epochs: validation accuracy "
                   "plateaus from epoch 2 and peaked at epochs 8-9; restore_best keeps the best-validation "
                   "model. Target = mean best validation accuracy over 3 seeds (0.994) - 0.01, rounded "
-                  "down to 0.005; reached at epoch 2-4 by every seed. Test 99.4 +- 0.6%."),
+                  "down to 0.005; reached at epoch 2-4 by every seed. Test 99.4 ± 0.6%."),
     },
     "subj": {
         "model": "kim_cnn",
@@ -78,7 +78,7 @@ _BASELINES: dict[str, dict[str, Any]] = {
                   "{5e-4, 1e-3, 2e-3} at a constant rate, by validation accuracy). 6 epochs: validation "
                   "accuracy peaked at epochs 3-5 (3 seeds), + 1; restore_best keeps the best-validation "
                   "model. Target = mean best validation accuracy (0.920) - 0.01, rounded down to 0.005; "
-                  "reached at epoch 2 by every seed. Test 92.4 +- 0.4% (Kim: 89.6). Schedule: 'dynamic' "
+                  "reached at epoch 2 by every seed. Test 92.4 ± 0.4% (Kim: 89.6). Schedule: 'dynamic' "
                   "(the constant rate x1.25 after two consecutive falls of the validation loss, x0.5 after "
                   "two evaluations without a new best), chosen by benchmarks/schedules.py's rule among "
                   "six schedules: as few examples to the target as constant (16,000), 0.23 points higher "
@@ -93,7 +93,7 @@ _BASELINES: dict[str, dict[str, Any]] = {
                   "(search: lr {5e-4, 1e-3, 2e-3}, by validation accuracy). 4 epochs: validation accuracy "
                   "peaked at epochs 2-3 (3 seeds) and then falls (overfitting), + 1; restore_best keeps "
                   "the best-validation model. Target = mean best validation accuracy (0.765) - 0.01, "
-                  "rounded down to 0.005; reached at epoch 2 by every seed. Test 74.5 +- 0.2% (Kim: 76.1)."),
+                  "rounded down to 0.005; reached at epoch 2 by every seed. Test 74.5 ± 0.2% (Kim: 76.1)."),
     },
     "pros_cons": {
         "model": "kim_cnn",
@@ -106,7 +106,7 @@ _BASELINES: dict[str, dict[str, Any]] = {
                   "within the first epoch. 3 epochs: validation accuracy peaked at epochs 1-2 (3 seeds, "
                   "2-epoch run), + 1; it is on a plateau (within 0.3 points) from epoch 1. restore_best "
                   "keeps the best-validation model. Target = mean best validation accuracy (0.949) - "
-                  "0.01, rounded down to 0.005; reached at 0.5-0.7 epochs by every seed. Test 94.3 +- 0.1%."),
+                  "0.01, rounded down to 0.005; reached at 0.5-0.7 epochs by every seed. Test 94.3 ± 0.1%."),
     },
 }
 
