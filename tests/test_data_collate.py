@@ -161,3 +161,19 @@ def test_taskspec_picks_collator():
     assert isinstance(v, VisionCollator) and v.channels == 3 and v.mean == IMAGENET_MEAN
     tab = TaskSpec(modality="tabular", num_classes=3, input_shape=(4,))
     assert isinstance(tab.collator(), TabularCollator)
+
+
+def test_vision_collator_batch_path_equals_per_image_path():
+    # one stack and one conversion per batch: bit for bit the per-image formula
+    g = torch.Generator().manual_seed(3)
+    cases = [(VisionCollator(mean=(0.3046,), std=(0.3756,), channels=1), [torch.rand(1, 8, 8, generator=g)] * 5),
+             (VisionCollator(mean=(0.3,), std=(0.4,), channels=1), [torch.rand(8, 8, generator=g) for _ in range(3)]),
+             (VisionCollator.imagenet(), [torch.rand(1, 6, 5, generator=g) for _ in range(4)]),
+             (VisionCollator.imagenet(), [torch.rand(3, 6, 5, generator=g) for _ in range(4)]),
+             (VisionCollator(), [torch.randint(0, 256, (1, 4, 4), generator=g, dtype=torch.uint8) for _ in range(3)])]
+    for coll, images in cases:
+        got = coll(_items(images))["inputs"]
+        ref = torch.stack([coll._match_channels(im, i, i) for i, im in enumerate(images)])
+        if coll.mean is not None:
+            ref = (ref - coll._mean) / coll._std
+        assert got.dtype == torch.float32 and torch.equal(got, ref.to(torch.float32))

@@ -49,6 +49,8 @@ def collate_values(values: Sequence[Any], name: str = "value") -> torch.Tensor |
     """
     if not values:
         return torch.zeros(0, dtype=torch.long)
+    if all(type(v) is int for v in values):  # the common case (class labels): one pass
+        return torch.tensor(values, dtype=torch.long)
     if all(isinstance(v, (int, float)) and not isinstance(v, complex) for v in values):
         dtype = torch.long if all(_is_int(v) for v in values) else torch.float32
         return torch.tensor(values, dtype=dtype)
@@ -211,14 +213,45 @@ class VisionCollator:
         w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)[:, None, None]
         return (x * w).sum(dim=0, keepdim=True)  # RGB -> luma
 
-    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        batch = _base_batch(items)
+    def _match_channels_batch(self, x: torch.Tensor) -> torch.Tensor | None:
+        """:meth:`_match_channels` on stacked images ``[B, H, W]`` / ``[B, C, H, W]``, the
+        same values element by element; None when a channel count does not fit (the
+        per-item path then names the item)."""
+        if x.dim() == 3:
+            x = x[:, None]
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            return None
+        x = x.to(torch.float64) / 255.0 if x.dtype == torch.uint8 else x.to(torch.float64)
+        c = x.shape[1]
+        if c == self.channels:
+            return x
+        if self.channels == 3:  # grey -> RGB
+            return x.expand(-1, 3, -1, -1)
+        return None  # RGB -> luma: per item, as the formula above sums it
+
+    def _stack(self, items: Sequence[dict[str, Any]]) -> torch.Tensor:
+        """The images as float64 ``[B, C, H, W]`` with ``channels`` channels."""
+        xs = [it["input"] for it in items]
+        # the common case, tensors of one dtype and shape: one stack and one conversion for
+        # the batch instead of two tensor operations per image (~0.3 ms of a 32-image batch)
+        if all(type(x) is torch.Tensor for x in xs) and len({x.dtype for x in xs}) == 1:
+            try:
+                stacked = torch.stack(xs)
+            except RuntimeError:  # shapes differ: the per-item path names them
+                stacked = None
+            x = self._match_channels_batch(stacked) if stacked is not None else None
+            if x is not None:
+                return x
         images = [self._match_channels(torch.as_tensor(it["input"]), i, it["id"])
                   for i, it in enumerate(items)]
         shapes = {tuple(im.shape) for im in images}
         if len(shapes) != 1:
             raise ValueError(f"images in one batch must share a shape; got {sorted(shapes)}")
-        x = torch.stack(images)
+        return torch.stack(images)
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch = _base_batch(items)
+        x = self._stack(items)
         if self.mean is not None:
             x = (x - self._mean) / self._std
         batch["inputs"] = x.to(torch.float32).contiguous()
