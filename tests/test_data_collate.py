@@ -161,3 +161,38 @@ def test_taskspec_picks_collator():
     assert isinstance(v, VisionCollator) and v.channels == 3 and v.mean == IMAGENET_MEAN
     tab = TaskSpec(modality="tabular", num_classes=3, input_shape=(4,))
     assert isinstance(tab.collator(), TabularCollator)
+
+
+def test_vision_collator_batch_path_equals_per_image_path():
+    # one stack and one conversion per batch: bit for bit the per-image formula
+    g = torch.Generator().manual_seed(3)
+    cases = [(VisionCollator(mean=(0.3046,), std=(0.3756,), channels=1), [torch.rand(1, 8, 8, generator=g)] * 5),
+             (VisionCollator(mean=(0.3,), std=(0.4,), channels=1), [torch.rand(8, 8, generator=g) for _ in range(3)]),
+             (VisionCollator.imagenet(), [torch.rand(1, 6, 5, generator=g) for _ in range(4)]),
+             (VisionCollator.imagenet(), [torch.rand(3, 6, 5, generator=g) for _ in range(4)]),
+             (VisionCollator(), [torch.randint(0, 256, (1, 4, 4), generator=g, dtype=torch.uint8) for _ in range(3)])]
+    for coll, images in cases:
+        got = coll(_items(images))["inputs"]
+        ref = torch.stack([coll._match_channels(im, i, i) for i, im in enumerate(images)])
+        if coll.mean is not None:
+            ref = (ref - coll._mean) / coll._std
+        assert got.dtype == torch.float32 and torch.equal(got, ref.to(torch.float32))
+
+
+def test_text_collator_matches_a_padding_loop_on_mixed_lengths_and_dtypes():
+    g = torch.Generator().manual_seed(4)
+    seqs = [torch.randint(1, 50, (int(n),), generator=g) for n in torch.randint(0, 12, (20,), generator=g)]
+    seqs[3] = seqs[3].int()  # int32 ids are widened to long
+    seqs[5] = torch.zeros(0, dtype=torch.long)  # an empty sequence
+    for pad_id, max_length, min_length in [(0, None, 1), (3, 6, 1), (0, None, 15), (7, 4, 5)]:
+        b = TextCollator(pad_id=pad_id, max_length=max_length, min_length=min_length)(_items(seqs))
+        kept = [s[:max_length] if max_length else s for s in seqs]
+        width = max(min_length, max(len(s) for s in kept))
+        ref = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+        for row, s in enumerate(kept):
+            ref[row, :len(s)] = s
+        assert b["inputs"].dtype == torch.long and torch.equal(b["inputs"], ref)
+        assert b["lengths"].tolist() == [len(s) for s in kept]
+        assert torch.equal(b["attention_mask"], torch.arange(width)[None] < b["lengths"][:, None])
+    empty = TextCollator(min_length=2)(_items([torch.zeros(0, dtype=torch.long)] * 2))
+    assert empty["inputs"].tolist() == [[0, 0], [0, 0]] and empty["lengths"].tolist() == [0, 0]

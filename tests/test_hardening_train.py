@@ -501,3 +501,34 @@ def test_a_step_that_ends_an_epoch_is_evaluated_once():
     assert seen == [5, 10, 15, 20]
     evaluated = [r["effective_step"] for r in state.history if not math.isnan(r.get("val_loss", math.nan))]
     assert evaluated == [5, 10, 15, 20]
+
+
+def test_gradient_check_follows_a_changing_set_of_parameters_with_gradients():
+    """The check's path is decided once per set of parameters with gradients: a parameter
+    group added later, parameters that lose or regain their gradient, and a set that grows
+    past the fused kernel's size limit are all checked."""
+    import workbench.train.trainer as trainer_mod
+
+    data, task = tiny_data(n=16)
+    t = Trainer(tiny_model(), cfg(), data, task=task)
+    params = [p for g in t.optimizer.param_groups for p in g["params"]]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    assert t._grads_finite() and t._check_fused
+    params[0].grad = None
+    params[-1].grad.view(-1)[0] = math.nan
+    assert not t._grads_finite()
+    params[-1].grad.fill_(1.0)
+    extra = torch.nn.Parameter(torch.zeros(3))
+    t.optimizer.add_param_group({"params": [extra]})
+    extra.grad = torch.tensor([0.0, math.inf, 0.0])
+    assert not t._grads_finite()
+    extra.grad = torch.zeros(3)
+    params[0].grad = torch.ones_like(params[0])
+    assert t._grads_finite()
+    big = torch.nn.Parameter(torch.zeros(trainer_mod._FUSED_CHECK_MAX_NUMEL + 1))
+    t.optimizer.add_param_group({"params": [big]})
+    big.grad = torch.zeros_like(big)
+    assert t._grads_finite() and not t._check_fused  # per-tensor sums now
+    big.grad[-1] = -math.inf
+    assert not t._grads_finite()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "LUMA_WEIGHTS", "TabularCollator", "TextCollator",
            "VisionCollator", "collate_values"]
@@ -49,6 +50,8 @@ def collate_values(values: Sequence[Any], name: str = "value") -> torch.Tensor |
     """
     if not values:
         return torch.zeros(0, dtype=torch.long)
+    if all(type(v) is int for v in values):  # the common case (class labels): one pass
+        return torch.tensor(values, dtype=torch.long)
     if all(isinstance(v, (int, float)) and not isinstance(v, complex) for v in values):
         dtype = torch.long if all(_is_int(v) for v in values) else torch.float32
         return torch.tensor(values, dtype=dtype)
@@ -119,19 +122,24 @@ class TextCollator:
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         batch = _base_batch(items)
         seqs = []
+        max_length = self.max_length
         for i, it in enumerate(items):
             x = it["input"]
             x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.long)
             if x.dim() != 1:
                 raise ValueError(f"text item {i} (id {int(it['id'])}) has input shape {tuple(x.shape)}; expected 1-D token ids")
-            if self.max_length is not None:
-                x = x[: self.max_length]
-            seqs.append(x)
-        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-        width = max(self.min_length, int(lengths.max()))
-        inputs = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        for row, s in enumerate(seqs):
-            inputs[row, : len(s)] = s
+            if max_length is not None and x.numel() > max_length:
+                x = x[:max_length]
+            seqs.append(x if x.dtype == torch.long else x.long())
+        # numel, not len(): a tensor's __len__ costs ~1 us
+        lengths = torch.tensor([s.numel() for s in seqs], dtype=torch.long)
+        # one C++ call (torch's pad_sequence) instead of a slice assignment per sequence:
+        # ~0.6 ms of a 50-sentence SUBJ batch on one CPU thread
+        inputs = pad_sequence(seqs, batch_first=True, padding_value=self.pad_id)
+        width = inputs.shape[1]
+        if width < self.min_length:
+            inputs = torch.nn.functional.pad(inputs, (0, self.min_length - width), value=self.pad_id)
+            width = self.min_length
         batch["inputs"] = inputs
         batch["lengths"] = lengths
         batch["attention_mask"] = torch.arange(width)[None, :] < lengths[:, None]
@@ -211,14 +219,45 @@ class VisionCollator:
         w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)[:, None, None]
         return (x * w).sum(dim=0, keepdim=True)  # RGB -> luma
 
-    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        batch = _base_batch(items)
+    def _match_channels_batch(self, x: torch.Tensor) -> torch.Tensor | None:
+        """:meth:`_match_channels` on stacked images ``[B, H, W]`` / ``[B, C, H, W]``, the
+        same values element by element; None when a channel count does not fit (the
+        per-item path then names the item)."""
+        if x.dim() == 3:
+            x = x[:, None]
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            return None
+        x = x.to(torch.float64) / 255.0 if x.dtype == torch.uint8 else x.to(torch.float64)
+        c = x.shape[1]
+        if c == self.channels:
+            return x
+        if self.channels == 3:  # grey -> RGB
+            return x.expand(-1, 3, -1, -1)
+        return None  # RGB -> luma: per item, as the formula above sums it
+
+    def _stack(self, items: Sequence[dict[str, Any]]) -> torch.Tensor:
+        """The images as float64 ``[B, C, H, W]`` with ``channels`` channels."""
+        xs = [it["input"] for it in items]
+        # the common case, tensors of one dtype and shape: one stack and one conversion for
+        # the batch instead of two tensor operations per image (~0.3 ms of a 32-image batch)
+        if all(type(x) is torch.Tensor for x in xs) and len({x.dtype for x in xs}) == 1:
+            try:
+                stacked = torch.stack(xs)
+            except RuntimeError:  # shapes differ: the per-item path names them
+                stacked = None
+            x = self._match_channels_batch(stacked) if stacked is not None else None
+            if x is not None:
+                return x
         images = [self._match_channels(torch.as_tensor(it["input"]), i, it["id"])
                   for i, it in enumerate(items)]
         shapes = {tuple(im.shape) for im in images}
         if len(shapes) != 1:
             raise ValueError(f"images in one batch must share a shape; got {sorted(shapes)}")
-        x = torch.stack(images)
+        return torch.stack(images)
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch = _base_batch(items)
+        x = self._stack(items)
         if self.mean is not None:
             x = (x - self._mean) / self._std
         batch["inputs"] = x.to(torch.float32).contiguous()
