@@ -155,9 +155,12 @@ class EDAComparison:
                 "augment_s": float(np.mean([a["augment_s"] for a in aug])) if aug else math.nan,
                 "copy_oov_rate": float(np.mean([a["copy_oov_rate"] for a in aug])) if aug else math.nan,
                 "new_token_oov_rate": float(np.mean([a["new_token_oov_rate"] for a in aug])) if aug else math.nan,
-                "new_token_oov_rate_subset_vocab": float(np.mean([a["new_token_oov_rate_subset_vocab"]
+                # records made without these figures (older or hand-built): the subset's own
+                # vocabulary was the runs' vocabulary, and its size is unknown
+                "new_token_oov_rate_subset_vocab": float(np.mean([a.get("new_token_oov_rate_subset_vocab",
+                                                                        a["new_token_oov_rate"])
                                                                   for a in aug])) if aug else math.nan,
-                "vocab_size": float(np.mean([a["vocab_size"] for a in aug])) if aug else math.nan,
+                "vocab_size": float(np.mean([a.get("vocab_size", math.nan) for a in aug])) if aug else math.nan,
                 "passes_without": _passes(WITHOUT_EDA), "passes_with": _passes(WITH_EDA),
                 "train_s_without": float(np.mean([by[WITHOUT_EDA][s].wall_time for s in seeds])),
                 "train_s_with": float(np.mean([by[WITH_EDA][s].wall_time for s in seeds])),
