@@ -6,7 +6,8 @@ only those above it):
 - :mod:`~workbench.techniques.augment.eda` (pure): the four EDA operations (functions on
   token lists), WordNet synonyms, NLTK stop words, :class:`EDAConfig`, :class:`EDA`;
 - :mod:`~workbench.techniques.augment.dataset`: :class:`AugmentedDataset` (copies carry
-  their source id), :func:`augment_dataset`, :func:`augment_splits`, :func:`subsample_train`;
+  their source id), :func:`augment_dataset`, :func:`augment_splits`, :func:`subsample_train`,
+  :func:`extend_vocabulary` (cover pretrained words), :func:`new_token_oov_rate`;
 - :mod:`~workbench.techniques.augment.backtranslation`: the :class:`Translator` interface,
   :func:`back_translate`, :class:`BackTranslation`, :class:`MarianTranslator`;
 - :mod:`~workbench.techniques.augment.comparison`: the EDA paper's with/without experiment
@@ -42,7 +43,9 @@ from workbench.techniques.augment.dataset import (
     augment_splits,
     build_augmented_dataset,
     example_rng,
+    extend_vocabulary,
     id_base_for,
+    new_token_oov_rate,
     subsample_train,
 )
 from workbench.techniques.augment.display import (
@@ -76,7 +79,7 @@ __all__ = [
     "augment_dataset", "augment_splits", "back_translate", "back_translation_dataset",
     "back_translation_splits", "build_augmented_dataset", "comparison_config", "eda_comparison",
     "eda_comparison_callback", "eda_preview_html", "eda_preview_panel", "english_stop_words",
-    "example_rng", "highlight_changes", "id_base_for", "marian_pair", "num_changes", "plot_gains",
+    "example_rng", "extend_vocabulary", "highlight_changes", "id_base_for", "marian_pair", "new_token_oov_rate", "num_changes", "plot_gains",
     "random_deletion", "random_insertion", "random_swap", "recommended_config", "sample_sentences",
     "show_eda_preview", "subsample_train", "synonym_replacement",
 ]

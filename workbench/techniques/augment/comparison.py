@@ -18,6 +18,15 @@ Protocol (:func:`eda_comparison`), for each data set, training size and seed:
    patience 3, per epoch; evaluating per pass keeps both arms' stopping comparable when
    EDA's epochs are up to 17 times longer.)
 
+Pretrained embeddings (issue 13, item 7): ``extra_vocabulary`` adds words (e.g. every word
+with a word2vec vector) to each subset's vocabulary before EDA runs
+(:func:`~workbench.techniques.augment.dataset.extend_vocabulary`), so the synonyms EDA
+brings in have rows, and ``model_factory_for(splits, seed)`` builds each run's model for
+that run's vocabulary (e.g. Kim CNN-non-static from the vectors). The share of EDA's new
+words unknown to the subset's own vocabulary is recorded either way
+(``new_token_oov_rate_subset_vocab``), beside the share unknown to the vocabulary the runs
+used (``new_token_oov_rate``).
+
 Runs go through :class:`workbench.experiment.Experiment` (records, time-to-target,
 summaries); the gain is paired by seed (same subset for both arms). The figure and the
 notebook's button callback are in :mod:`~workbench.techniques.augment.display`.
@@ -26,7 +35,7 @@ notebook's button callback are in :mod:`~workbench.techniques.augment.display`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +44,12 @@ import numpy as np
 from workbench.config import TrainingConfig
 from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
 from workbench.experiment import Experiment, ExperimentResult, Variant
-from workbench.techniques.augment.dataset import augment_splits, subsample_train
+from workbench.techniques.augment.dataset import (
+    augment_splits,
+    extend_vocabulary,
+    new_token_oov_rate,
+    subsample_train,
+)
 from workbench.techniques.augment.eda import EDAConfig, recommended_config
 from workbench.validation import check_int
 
@@ -96,17 +110,21 @@ class EDAComparison:
         augmentation: one dict per (key, seed): the augmented set's statistics
             (augmentations per second, OOV rates of augmented tokens, ...).
         train_size_full: data set -> size of its whole training split.
+        vocabulary: how each run's vocabulary was built (printed with the results).
     """
 
     result: ExperimentResult
     sizes: dict[str, int]
     augmentation: list[dict[str, Any]] = field(default_factory=list)
     train_size_full: dict[str, int] = field(default_factory=dict)
+    vocabulary: str = "rebuilt on each subset"
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per (data set, size): test accuracy without / with (mean, std over
         seeds), the gain (paired by seed: mean, sample std; NaN std for one seed), the
-        paper's average gain, augmentation speed and OOV figures, passes run."""
+        paper's average gain, augmentation speed and OOV figures (the share of EDA's new
+        words unknown to the runs' vocabulary, ``new_token_oov_rate``, and to the subset's
+        own, ``new_token_oov_rate_subset_vocab``), the mean vocabulary size, passes run."""
         out = []
         recs = self.result.records
         for key, n in self.sizes.items():
@@ -137,6 +155,12 @@ class EDAComparison:
                 "augment_s": float(np.mean([a["augment_s"] for a in aug])) if aug else math.nan,
                 "copy_oov_rate": float(np.mean([a["copy_oov_rate"] for a in aug])) if aug else math.nan,
                 "new_token_oov_rate": float(np.mean([a["new_token_oov_rate"] for a in aug])) if aug else math.nan,
+                # records made without these figures (older or hand-built): the subset's own
+                # vocabulary was the runs' vocabulary, and its size is unknown
+                "new_token_oov_rate_subset_vocab": float(np.mean([a.get("new_token_oov_rate_subset_vocab",
+                                                                        a["new_token_oov_rate"])
+                                                                  for a in aug])) if aug else math.nan,
+                "vocab_size": float(np.mean([a.get("vocab_size", math.nan) for a in aug])) if aug else math.nan,
                 "passes_without": _passes(WITHOUT_EDA), "passes_with": _passes(WITH_EDA),
                 "train_s_without": float(np.mean([by[WITHOUT_EDA][s].wall_time for s in seeds])),
                 "train_s_with": float(np.mean([by[WITH_EDA][s].wall_time for s in seeds])),
@@ -208,6 +232,8 @@ class EDAComparison:
 def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence[int | str | None] = (500,),
                    seeds: Sequence[int] = (0,), eda: EDAConfig | None = None, *, smoke: bool = False,
                    patience: int = 3, max_passes: int = 30, rebuild_vocab: bool = True,
+                   extra_vocabulary: Iterable[str] | None = None,
+                   model_factory_for: Callable[[Any, int], Callable[[Any], Any]] | None = None,
                    splits: Any = None, config_changes: dict[str, Any] | None = None,
                    on_eval: Callable[[Experiment], Any] | None = None,
                    progress: bool = True, log: Callable[[str], Any] | None = None) -> EDAComparison:
@@ -224,6 +250,13 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
             from smoke runs are not measurements.
         patience, max_passes: early stopping (see :func:`comparison_config`).
         rebuild_vocab: rebuild the vocabulary on each subset (:func:`subsample_train`).
+        extra_vocabulary: words added to each subset's vocabulary before augmenting
+            (:func:`~workbench.techniques.augment.dataset.extend_vocabulary`), e.g.
+            ``vectors.words`` of pretrained word vectors; None: the subset's words only.
+        model_factory_for: ``(splits, seed) -> factory(task) -> model``, called for every
+            run with that run's splits (their vocabulary) to build its model, e.g.
+            ``lambda s, seed: kim_cnn_factory(s.vocab, vectors, "non-static", seed=seed)``
+            from :mod:`workbench.techniques.transfer`; None: the recipe's model.
         splits: preloaded :class:`DataSplits` (one data set) or dict name -> splits.
         config_changes: ``TrainingConfig`` changes applied to the baseline recipe of both
             arms (for example ``{"device": "cuda"}``).
@@ -241,6 +274,11 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
     from workbench.recipes import baseline_recipe, load_splits, model_factory
 
     names = [datasets] if isinstance(datasets, str) else list(datasets)
+    if isinstance(extra_vocabulary, str):
+        raise ValueError("extra_vocabulary must be an iterable of words (e.g. vectors.words), not one string")
+    extra = list(extra_vocabulary) if extra_vocabulary is not None else None
+    if model_factory_for is not None and not callable(model_factory_for):
+        raise ValueError(f"model_factory_for must be a callable (splits, seed) -> factory; got {model_factory_for!r}")
     if not names or not list(train_sizes) or not list(seeds):
         raise ValueError("eda_comparison needs at least one data set, one training size and one seed")
     for s in train_sizes:
@@ -275,7 +313,7 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
             factories[key] = model_factory(recipes[d].model)
             plans[key] = eda if eda is not None else recommended_config(n)
     variants = [Variant(WITHOUT_EDA), Variant(WITH_EDA, claim=PAPER_CLAIM)]
-    exp = Experiment(data, factories, configs, variants, seeds=seeds, target=targets, on_eval=on_eval,
+    exp = Experiment(data, dict(factories), configs, variants, seeds=seeds, target=targets, on_eval=on_eval,
                      progress=False, name="EDA with / without")
     if progress:
         log(exp.describe())
@@ -285,11 +323,18 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
         n_full = len(loaded[d].train)
         for seed in exp.seeds:
             plain = subsample_train(loaded[d], None if n == n_full else n, seed=seed, rebuild_vocab=rebuild_vocab)
+            own_vocab = plain.vocab
+            if extra is not None:
+                plain = extend_vocabulary(plain, extra)
             aug = augment_splits(plain, plans[key], seed=seed)
-            stats = dict(aug.info["augmentation"]) | {"key": key, "seed": seed}
+            stats = dict(aug.info["augmentation"]) | {
+                "key": key, "seed": seed, "vocab_size": len(plain.vocab),
+                "new_token_oov_rate_subset_vocab": new_token_oov_rate(aug, own_vocab)}
             augmentation.append(stats)
             for variant, split in ((exp.variants[0], plain), (exp.variants[1], aug)):
                 exp.data[key] = split
+                if model_factory_for is not None:
+                    exp.model_factory[key] = model_factory_for(split, seed)
                 rec = exp.run_one(key, variant, seed)
                 exp.records.append(rec)
                 if progress:
@@ -300,5 +345,9 @@ def eda_comparison(datasets: str | Sequence[str] = "subj", train_sizes: Sequence
                            f"{stats['new_token_oov_rate']:.0%} of new tokens unknown"
                            if variant.name == WITH_EDA else ""))
         exp.data[key] = loaded[d]
+        exp.model_factory[key] = factories[key]
     result = ExperimentResult(exp.records, exp.targets, WITHOUT_EDA, claims={WITH_EDA: PAPER_CLAIM})
-    return EDAComparison(result, sizes, augmentation, {d: len(loaded[d].train) for d in names})
+    how = "rebuilt on each subset" if rebuild_vocab else "the full training split's"
+    if extra is not None:
+        how += f", extended with {len(extra):,} words (extra_vocabulary) before augmenting"
+    return EDAComparison(result, sizes, augmentation, {d: len(loaded[d].train) for d in names}, how)

@@ -23,15 +23,21 @@ one down); :attr:`AugmentedDataset.stats` records how long it took (augmentation
 second) and how many augmented tokens the training vocabulary does not know (they are
 encoded as the unknown id: the vocabulary is built on the training split only, so a
 WordNet synonym never seen in training becomes ``<unk>``).
+
+With pretrained word vectors the vocabulary can be made to cover the synonyms EDA brings
+in: :func:`extend_vocabulary` adds words (e.g. every word that has a vector) after the
+training words and re-encodes every split, and :func:`new_token_oov_rate` measures the
+share of the words EDA introduced that a given vocabulary does not know (issue 13, item 7).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +46,7 @@ import torch
 from workbench.data.datasets import DataSplits, ExampleDataset
 from workbench.data.text import Vocabulary, tokenize
 from workbench.techniques.augment.eda import EDA, EDAConfig
+from workbench.validation import check_int
 
 __all__ = [
     "AugmentedDataset",
@@ -47,7 +54,9 @@ __all__ = [
     "augment_splits",
     "build_augmented_dataset",
     "example_rng",
+    "extend_vocabulary",
     "id_base_for",
+    "new_token_oov_rate",
     "subsample_train",
 ]
 
@@ -65,9 +74,13 @@ class AugmentedDataset(ExampleDataset):
         copy_index: ``[N]`` 0 for an original, ``k >= 1`` for the ``k``-th copy.
         stats: plain-Python figures about how the data set was made (see
             :func:`build_augmented_dataset`).
+        new_token_counts: how often each word occurs in a copy without occurring in its
+            source sentence (summed over all copies; see :func:`build_augmented_dataset`).
 
     Attributes:
         source_ids, copy_index: ``LongTensor [N]``. stats: ``dict``.
+        new_token_counts: ``collections.Counter`` word -> count, of the whole data set as
+            built (a :meth:`subset` keeps it as is); read it with :func:`new_token_oov_rate`.
 
     Raises:
         ValueError: lengths differ, ids repeat, or an original's id differs from its source id.
@@ -75,7 +88,8 @@ class AugmentedDataset(ExampleDataset):
 
     def __init__(self, inputs: Sequence[torch.Tensor], targets: Any, ids: Any, source_ids: Any,
                  copy_index: Any, texts: Sequence[str] | None = None, name: str = "",
-                 stats: dict[str, Any] | None = None) -> None:
+                 stats: dict[str, Any] | None = None,
+                 new_token_counts: Counter | dict[str, int] | None = None) -> None:
         super().__init__(inputs, targets, ids, texts=texts, name=name)
         self.source_ids = torch.as_tensor(np.asarray(source_ids, dtype=np.int64)).reshape(-1)
         self.copy_index = torch.as_tensor(np.asarray(copy_index, dtype=np.int64)).reshape(-1)
@@ -88,6 +102,7 @@ class AugmentedDataset(ExampleDataset):
             raise ValueError(f"{self._label()}an original (copy_index 0) must keep its source id as its id")
         self._source_list: list[int] = self.source_ids.tolist()
         self.stats: dict[str, Any] = dict(stats or {})
+        self.new_token_counts: Counter = Counter(new_token_counts or {})
 
     def __getitem__(self, position: int) -> dict[str, Any]:
         item = super().__getitem__(position)
@@ -112,7 +127,8 @@ class AugmentedDataset(ExampleDataset):
                               if not isinstance(positions, torch.Tensor) else positions).long().reshape(-1)
         pos = torch.where(pos < 0, pos + len(self), pos)
         return AugmentedDataset(base.inputs, base.targets, base.ids, self.source_ids[pos], self.copy_index[pos],
-                                texts=base.texts, name=self.name, stats=self.stats)
+                                texts=base.texts, name=self.name, stats=self.stats,
+                                new_token_counts=self.new_token_counts)
 
     def copies_of(self, source_id: int) -> AugmentedDataset:
         """The original with id ``source_id`` and its copies (original first)."""
@@ -166,7 +182,11 @@ def build_augmented_dataset(data: ExampleDataset, vocab: Vocabulary,
         example's copies in order. ``stats`` holds ``sources, copies, items, stride,
         id_base, copy_tokens, copy_oov_rate`` (fraction of copy tokens that are unknown),
         ``new_tokens`` (tokens a copy has that its source has not, counted as a multiset
-        difference), ``new_token_oov_rate`` and ``identical_copies``.
+        difference: the words synonym replacement and random insertion brought in),
+        ``new_token_oov_rate`` (the share of them ``vocab`` does not know) and
+        ``identical_copies``; :attr:`AugmentedDataset.new_token_counts` holds the new
+        tokens themselves, to measure their OOV share under another vocabulary
+        (:func:`new_token_oov_rate`).
 
     Raises:
         ValueError: ``copies`` does not have one entry per example, an empty copy, or an
@@ -196,6 +216,7 @@ def build_augmented_dataset(data: ExampleDataset, vocab: Vocabulary,
         copy_index.extend([0] * len(ids))
         texts.extend(data.texts)
     n_tok = n_unk = n_new = n_new_unk = identical = truncated = 0
+    new_counts: Counter = Counter()
     target_list = data.targets.tolist()
     for i, (sid, src, cps) in enumerate(zip(ids, source_tokens, copies)):
         src_count = Counter(src)
@@ -205,6 +226,7 @@ def build_augmented_dataset(data: ExampleDataset, vocab: Vocabulary,
                 raise ValueError(f"copy {k} of example id {sid} is empty")
             identical += toks == src
             new = Counter(toks) - src_count
+            new_counts.update(new)
             n_new += sum(new.values())
             n_new_unk += sum(c for t, c in new.items() if t not in vocab.stoi)
             if max_length is not None and len(toks) > max_length:
@@ -229,7 +251,8 @@ def build_augmented_dataset(data: ExampleDataset, vocab: Vocabulary,
     }
     figures.update(stats or {})
     return AugmentedDataset(inputs, torch.as_tensor(targets, dtype=data.targets.dtype), new_ids, sources,
-                            copy_index, texts=texts, name=name or f"{data.name}+aug", stats=figures)
+                            copy_index, texts=texts, name=name or f"{data.name}+aug", stats=figures,
+                            new_token_counts=new_counts)
 
 
 def augment_dataset(data: ExampleDataset, vocab: Vocabulary, augmenter: EDA | EDAConfig | None = None,
@@ -386,3 +409,108 @@ def subsample_train(splits: DataSplits, size: int | None, seed: int = 0,
     info["train_subset"] = {"size": size, "of": n, "seed": int(seed),
                             "vocab": "rebuilt on the subset" if rebuild_vocab else "full training split"}
     return DataSplits(splits.name, parts["train"], parts["val"], parts["test"], task, vocab, info)
+
+
+def extend_vocabulary(splits: DataSplits, words: Iterable[str], max_added: int | None = None) -> DataSplits:
+    """``splits`` with ``words`` added to the vocabulary and every split re-encoded.
+
+    The EDA paper's models start from word2vec vectors for every word (Wei & Zou 2019,
+    section 3: "we use pre-trained word2vec embeddings"), so a WordNet synonym that never
+    occurs in the training sentences still has a row, and a meaningful one. A vocabulary
+    learnt from the training sentences alone maps such a synonym to ``<unk>`` (29-60% of
+    the words EDA brought in on SUBJ and MR, issue 5). Adding the words of pretrained
+    vectors here lets a model initialised from them (e.g.
+    :func:`workbench.techniques.transfer.kim_cnn`) see those synonyms as themselves.
+
+    The training words keep their ids (the new words follow them, in the order given,
+    without duplicates, specials or words already present), so ids ``< len(splits.vocab)``
+    mean the same before and after; ``vocab.freq`` stays the training split's counts (the
+    added words count 0). No label information is used: the words come from unlabelled
+    text, and validation or test words outside ``words`` stay unknown.
+
+    Args:
+        splits: a text :class:`DataSplits` with a vocabulary and sentences (``texts``).
+        words: words to add (e.g. ``WordVectors.words``), tokenized as the data set is
+            (lower-cased when ``splits.info["lowercase"]`` is true, the default).
+        max_added: add at most this many (the first ones given; word2vec lists its words
+            by descending corpus frequency); None: all.
+
+    Returns:
+        A new :class:`DataSplits`: the extended ``vocab``, ``task.vocab_size`` following
+        it, every split re-encoded; ``info["vocab_extension"]`` holds ``base_size``,
+        ``added`` and ``size``, ``info["oov_rate"]`` the unknown-token rate per split.
+
+    Raises:
+        ValueError: not a text data set with a vocabulary and sentences, or ``max_added``
+            not None and < 0.
+    """
+    if splits.vocab is None or any(d.texts is None for d in (splits.train, splits.val, splits.test) if len(d)):
+        raise ValueError(f"extend_vocabulary: {splits.name!r} is not a text data set with a vocabulary "
+                         "and sentences in every split")
+    if max_added is not None:
+        check_int("max_added", max_added, 0)
+    if isinstance(words, str):
+        raise ValueError("words must be an iterable of words, not one string")
+    base = splits.vocab
+    itos = list(base.itos)
+    seen = set(itos)
+    limit = math.inf if max_added is None else max_added
+    added = 0
+    for w in words:
+        if added >= limit:
+            break
+        if not isinstance(w, str) or not w or w in seen:
+            continue
+        itos.append(w)
+        seen.add(w)
+        added += 1
+    vocab = Vocabulary(itos, freq=base.freq, specials=base.specials, min_freq=base.min_freq,
+                       max_size=base.max_size)
+    lowercase = bool(splits.info.get("lowercase", True))
+    max_length = splits.info.get("max_length")
+    parts = {}
+    oov = {}
+    for k, d in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
+        if isinstance(d, AugmentedDataset):
+            raise ValueError("extend_vocabulary: extend the vocabulary before augmenting (augment_splits), "
+                             "so the copies are encoded with it")
+        parts[k], oov[k] = _encode(d, vocab, lowercase, max_length) if len(d) else (d, 0.0)
+    info = dict(splits.info)
+    info["vocab_extension"] = {"base_size": len(base), "added": added, "size": len(vocab)}
+    info["oov_rate"] = oov
+    info["vocab_size"] = len(vocab)
+    task = dataclasses.replace(splits.task, vocab_size=len(vocab))
+    return DataSplits(splits.name, parts["train"], parts["val"], parts["test"], task, vocab, info)
+
+
+def new_token_oov_rate(data: AugmentedDataset | DataSplits, known: Vocabulary | Container[str]) -> float:
+    """The share of the words EDA brought in that ``known`` does not know.
+
+    A copy's new words are those it holds more often than its source sentence (multiset
+    difference: the synonyms of synonym replacement and random insertion; swaps and
+    deletions bring none), counted with multiplicity over all copies
+    (:attr:`AugmentedDataset.new_token_counts`). Under the vocabulary the copies were
+    encoded with this equals ``stats["new_token_oov_rate"]``; pass another vocabulary or
+    a word set (e.g. ``set(vectors.words)``) to measure it there.
+
+    Args:
+        data: an :class:`AugmentedDataset`, or augmented splits (their training split).
+        known: a :class:`Vocabulary` (specials do not count as known) or any container of words.
+
+    Returns:
+        A fraction in ``[0, 1]``; NaN when the copies brought in no new word.
+
+    Raises:
+        ValueError: ``data`` is not augmented.
+    """
+    aug = data.train if isinstance(data, DataSplits) else data
+    if not isinstance(aug, AugmentedDataset):
+        raise ValueError(f"new_token_oov_rate needs an AugmentedDataset (augment_splits / augment_dataset); "
+                         f"got {type(aug).__name__}")
+    specials = set(known.specials) if isinstance(known, Vocabulary) else set()
+    words = known.stoi if isinstance(known, Vocabulary) else known
+    total = sum(aug.new_token_counts.values())
+    if not total:
+        return math.nan
+    unknown = sum(c for w, c in aug.new_token_counts.items() if w in specials or w not in words)
+    return unknown / total
