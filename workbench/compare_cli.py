@@ -208,8 +208,8 @@ def fits_budget(estimate_s: float, elapsed_s: float, budget_s: float) -> tuple[b
     left = budget_s - elapsed_s
     if estimate_s <= left:
         return True, ""
-    return False, (f"skipped: estimated {format_seconds(estimate_s)}, {format_seconds(max(0.0, left))} left "
-                   f"of the {format_seconds(budget_s)} budget")
+    return False, (f"estimated {format_seconds(estimate_s)}, {format_seconds(max(0.0, left))} left of the "
+                   f"{format_seconds(budget_s)} budget")
 
 
 def check_comparable(splits: Any, min_val: int = MIN_VAL_EXAMPLES) -> None:
@@ -271,7 +271,8 @@ class CompareReport:
         target: metric, value, rule, the baseline's best validation accuracy.
         budget: minutes, seconds spent, seeds.
         rows: one dict per family (and the baseline first): ``family, variant, status``
-            (``"baseline"``, ``"ran"``, ``"skipped"``, ``"not applicable"``, ``"failed"``),
+            (``"baseline"``, ``"ran"``, ``"skipped"``, ``"not applicable"``, ``"not requested"``,
+            ``"failed"``),
             ``unit, ratio, ratio_std, seeds, verdict, claim, test_accuracy, estimate_s,
             spent_s, reason``.
         result: the :class:`~workbench.experiment.ExperimentResult` of the time-to-target
@@ -326,8 +327,9 @@ class CompareReport:
                          "compare runs that learnt little.")
         for r in self.rows:
             if r["status"] == "baseline":
+                seeds = "one seed" if r["seeds"] == 1 else f"{r['seeds']} seeds"
                 lines.append(f"Baseline: {format_seconds(r['spent_s'] / max(1, r['seeds']))} per run, "
-                             f"test accuracy {format_percent(r['test_accuracy'])} over {r['seeds']} seed(s).")
+                             f"test accuracy {format_percent(r['test_accuracy'])} (mean over {seeds}).")
             elif r["status"] == "ran" and _nan(r["ratio"]):
                 lines.append(f"{r['family']} ({r['variant']}): no ratio: {r['verdict']}; {r['reason']}.")
             elif r["status"] == "ran":
@@ -461,7 +463,7 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
     finally:
         ckpt.restore_rng_state(rng)
     lr_res = lr_find(probe, splits.train, splits.task, config=cfg0, start_lr=1e-6, end_lr=1.0,
-                     num_iter=30 if smoke else 100, seed=0, name=name)
+                     num_iter=20 if smoke else 100, seed=0, name=name)
     lr_s = time.perf_counter() - t_lr
     lr = choose_lr(lr_res.suggestions["valley"], cfg0.lr)
     lr_res.extras["recipe_lr"] = cfg0.lr
@@ -505,11 +507,10 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
 
     # ---- techniques
     yes, no = applicable_families(modality)
-    if families is not None:
-        no |= {f: "not requested (families=)" for f in yes if f not in families}
-        yes = [f for f in yes if f in families]
-    rows = [_row("baseline", "baseline", seeds=len(seed_list), spent_s=spent_base, unit="reference",
-                 claim="", variant=f"default {modality} recipe ({base_recipe.model}, lr {format_number(lr)})")]
+    unrequested = [f for f in yes if families is not None and f not in families]
+    yes = [f for f in yes if f not in unrequested]
+    rows = [_row("baseline", "baseline", "the reference; its seed-0 run fixed the target", seeds=len(seed_list),
+                 spent_s=spent_base, unit="reference", claim="", variant=f"default {modality} recipe ({base_recipe.model}, lr {format_number(lr)})")]
     active_rows: list[dict[str, Any]] = []
     from workbench.techniques.active.compare import active_recipe
 
@@ -531,7 +532,7 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
         elapsed = time.perf_counter() - t0
         ok, reason = fits_budget(est, elapsed, budget_s)
         if not ok:
-            say(f"[compare] {fam}: {reason}")
+            say(f"[compare] {fam}: skipped: {reason}")
             rows.append(_row(fam, "skipped", reason, estimate_s=est))
             continue
         say(f"[compare] {fam} ({FAMILIES[fam]['variant']}): estimated {format_seconds(est)}, "
@@ -550,6 +551,7 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
             row = _row(fam, "failed", f"{type(exc).__name__}: {exc}")
         row["estimate_s"], row["spent_s"] = est, time.perf_counter() - t_f
         rows.append(row)
+    rows += [_row(fam, "not requested", "not in families=") for fam in unrequested]
     for fam, why in no.items():
         rows.append(_row(fam, "not applicable", why))
 
@@ -753,6 +755,13 @@ def command(args: Any, run: Callable[[str, bool, str, dict[str, object]], Path])
         src.rename(final)
     shutil.rmtree(staging, ignore_errors=True)
     if status == 0:
+        results = final / "results.json" if final is not None else None
+        if results is not None and results.is_file():
+            print("\nfamily | variant | status | measured (variant / baseline) | verdict or reason")
+            for r in json.loads(results.read_text())["techniques"]:
+                ratio = "—" if r["ratio"] is None else format_ratio(r["ratio"])
+                print(f"{r['family']} | {r['variant']} | {r['status']} | {ratio} {r['unit']} | "
+                      f"{r['verdict'] or r['reason']}")
         print(f"[workbench] compare run folder: {final}")
     else:
         print(f"workbench compare: {error}" + (f"; the failed run is in {final}" if final else ""), file=sys.stderr)
