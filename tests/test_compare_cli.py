@@ -290,3 +290,44 @@ def test_command_executes_the_notebook_into_runs(user_csv, tmp_path):
     data = _check_saved(folder)
     assert data["data"]["path"] == str(user_csv.resolve()) and data["data"]["smoke"] is True
     assert "Plotly.newPlot" in (folder / "compare.html").read_text()
+
+
+# ------------------------------------------------------------------ the .npz loader
+
+
+def test_load_npz_keys_shapes_and_errors(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from workbench.data import load_file, load_npz
+
+    X, y = load_digits(return_X_y=True)
+    p = tmp_path / "d.npz"
+    np.savez_compressed(p, inputs=X[:300].reshape(-1, 1, 8, 8).astype(np.float32) / 16, labels=y[:300] + 1)
+    s = load_npz(p)
+    assert s.task.modality == "vision" and s.task.input_shape == (1, 8, 8) and s.name == "d"
+    assert s.info["x_key"] == "inputs" and s.info["y_key"] == "labels" and s.task.num_classes == 10
+    assert s.task.class_names[0] == "1"  # labels 1..10 mapped in numeric order
+    assert load_file(p, max_examples=100).info["sizes"]["train"] == 80
+    q = tmp_path / "named.npz"
+    np.savez(q, a=X[:200], b=y[:200])
+    assert load_npz(q, x_key="a", y_key="b").task.modality == "tabular"
+    with pytest.raises(DataValidationError, match=r"no array 'c' \(labels\); arrays present: \['a', 'b'\]"):
+        load_npz(q, x_key="a", y_key="c")
+    bad = tmp_path / "nan.npz"
+    Xn = X[:200].copy()
+    Xn[7, 3] = np.nan
+    np.savez(bad, X=Xn, y=y[:200])
+    with pytest.raises(DataValidationError, match=r"nan.npz: X has 1 NaN/infinite value\(s\); first at X\[7, 3\]") as e:
+        load_npz(bad)
+    assert e.value.row == 7 and e.value.source == str(bad)
+    obj = tmp_path / "obj.npz"
+    np.savez(obj, X=np.array([[1, "a"]], dtype=object), y=np.array([0]))
+    with pytest.raises(DataValidationError, match="without unpickling Python objects"):
+        load_npz(obj)
+    npy = tmp_path / "single.npz"
+    with open(npy, "wb") as fh:
+        np.save(fh, X[:10])
+    with pytest.raises(DataValidationError, match=r"not a NumPy .npz archive \(a single .npy array\)"):
+        load_npz(npy)
+    with pytest.raises(FileNotFoundError, match="array data file not found"):
+        load_npz(tmp_path / "absent.npz")
