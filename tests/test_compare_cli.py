@@ -206,7 +206,8 @@ def test_estimates_follow_the_measured_baseline():
     assert cc.estimate_seconds("augmentation", 4.0, 1, augmented=5000) == pytest.approx(
         f * 4 + one_off + 5000 / cc.EDA_PER_SECOND)
     # active learning: 2 strategies x steps over all rounds x seconds per step x seeds
-    assert cc.estimate_seconds("active_learning", 10.0, 3, step_s=0.01, active_steps=500) == pytest.approx(30.0)
+    f = cc.COST_FACTORS["active_learning"][0]
+    assert cc.estimate_seconds("active_learning", 10.0, 3, step_s=0.01, active_steps=500) == pytest.approx(f * 30.0)
     # a larger baseline or more seeds never estimates less
     assert cc.estimate_seconds("curriculum", 20.0, 1) > cc.estimate_seconds("curriculum", 10.0, 1)
     with pytest.raises(ValueError, match="family must be one of"):
@@ -331,3 +332,13 @@ def test_load_npz_keys_shapes_and_errors(tmp_path):
         load_npz(npy)
     with pytest.raises(FileNotFoundError, match="array data file not found"):
         load_npz(tmp_path / "absent.npz")
+
+
+def test_reduce_seeds_keeps_the_baseline_and_the_cheapest_technique_in_budget():
+    def cheapest(k):
+        return 10.0 * k  # the cheapest technique: 10 s per seed
+
+    assert cc.reduce_seeds(3, baseline_run_s=10.0, left_s=100.0, cheapest_s=cheapest) == 3  # 20 + 30 fit
+    assert cc.reduce_seeds(3, baseline_run_s=10.0, left_s=45.0, cheapest_s=cheapest) == 2  # 10 + 20 fit
+    assert cc.reduce_seeds(3, baseline_run_s=10.0, left_s=5.0, cheapest_s=cheapest) == 1  # never below 1
+    assert cc.reduce_seeds(1, baseline_run_s=10.0, left_s=0.0, cheapest_s=cheapest) == 1

@@ -77,10 +77,13 @@ __all__ = [
     "applicable_families",
     "check_comparable",
     "choose_lr",
+    "command",
     "compare_file",
     "estimate_seconds",
     "fits_budget",
+    "reduce_seeds",
     "target_from_baseline",
+    "write_example_csv",
 ]
 
 #: Fewest validation examples :func:`compare_file` accepts: with fewer, one example moves
@@ -91,7 +94,8 @@ MIN_VAL_EXAMPLES = 10
 EVALS_PER_EPOCH = 4
 
 LR_RULE = ("one LR range test (Smith 2017; fastai's conventions: exponential ramp from 1e-6 to 1, "
-           "smoothed loss, stop at 4x the minimum) with the recipe's model, optimizer and batch size; "
+           "smoothed loss, stop at 4x the minimum) with the recipe's model, optimizer and batch size, "
+           "as many mini-batches as the baseline's run takes (20 to 100); "
            "the rate used is its 'valley' suggestion kept within [0.1x, 10x] the default recipe's rate")
 
 TARGET_RULE = ("98% of the baseline's best validation accuracy on seed 0, rounded down to 0.001, fixed "
@@ -148,7 +152,7 @@ COST_FACTORS: dict[str, tuple[float, tuple[float, float]]] = {
     "compute_skipping": (1.5, (0.0, 0.0)),
     "augmentation": (1.2, (5.0, 5.0)),  # + EDA copies / EDA_PER_SECOND; one-off: WordNet
     "transfer": (1.2, (120.0, 30.0)),  # one-off: the pretraining corpus and word2vec
-    "active_learning": (1.0, (0.0, 0.0)),
+    "active_learning": (0.6, (0.0, 0.0)),  # its steps: smaller batches, one test pass per round
 }
 
 #: EDA copies made per second (WordNet synonym look-ups dominate), for the estimate.
@@ -210,6 +214,18 @@ def fits_budget(estimate_s: float, elapsed_s: float, budget_s: float) -> tuple[b
         return True, ""
     return False, (f"estimated {format_seconds(estimate_s)}, {format_seconds(max(0.0, left))} left of the "
                    f"{format_seconds(budget_s)} budget")
+
+
+def reduce_seeds(asked: int, baseline_run_s: float, left_s: float,
+                 cheapest_s: Callable[[int], float]) -> int:
+    """Seeds to run: the most ``k <= asked`` (at least 1) for which the baseline's other
+    ``k - 1`` seeds (``baseline_run_s`` each) and the cheapest technique over ``k`` seeds
+    (``cheapest_s(k)``) fit in ``left_s`` seconds. Fewer seeds than asked still give every
+    technique the same seeds as the baseline; below 3 no verdict is given."""
+    k = check_int("asked", asked, 1)
+    while k > 1 and (k - 1) * baseline_run_s + cheapest_s(k) > left_s:
+        k -= 1
+    return k
 
 
 def check_comparable(splits: Any, min_val: int = MIN_VAL_EXAMPLES) -> None:
@@ -339,6 +355,8 @@ class CompareReport:
                              f"{r['unit'].replace(' ratio', '')} (below 1x = {better}); {r['verdict']}{claim}.")
             else:
                 lines.append(f"{r['family']} ({r['variant']}): {r['status']}: {r['reason']}")
+        if b.get("seeds_note"):
+            lines.append(b["seeds_note"][0].upper() + b["seeds_note"][1:] + ".")
         lines.append(f"Spent {format_seconds(b['spent_s'])} of the {format_seconds(b['budget_s'])} budget.")
         return lines
 
@@ -438,7 +456,11 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
     name = splits.name
 
     # ---- recipe: the modality's default, validated EVALS_PER_EPOCH times per epoch
-    from workbench.data.steps import batches_per_epoch, optimizer_steps_per_epoch
+    from workbench.data.steps import (
+        batches_per_epoch,
+        optimizer_steps_per_epoch,
+        optimizer_steps_per_run,
+    )
 
     base_recipe = default_recipe(splits, smoke=smoke)
     cfg0 = base_recipe.config
@@ -462,8 +484,10 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
         probe = factory(splits.task)
     finally:
         ckpt.restore_rng_state(rng)
+    # short: at most as many mini-batches as the baseline's run takes (fastai's 100 at most)
+    num_iter = 20 if smoke else min(100, max(20, optimizer_steps_per_run(cfg0, len(splits.train))))
     lr_res = lr_find(probe, splits.train, splits.task, config=cfg0, start_lr=1e-6, end_lr=1.0,
-                     num_iter=20 if smoke else 100, seed=0, name=name)
+                     num_iter=num_iter, seed=0, name=name)
     lr_s = time.perf_counter() - t_lr
     lr = choose_lr(lr_res.suggestions["valley"], cfg0.lr)
     lr_res.extras["recipe_lr"] = cfg0.lr
@@ -478,8 +502,9 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
     # against the baseline-derived target below)
     provisional = default_target(splits)
 
-    def experiment(variants: list[Variant], data: Any = splits, run_seeds: Sequence[int] = seed_list,
+    def experiment(variants: list[Variant], data: Any = splits, run_seeds: Sequence[int] | None = None,
                    target: Target = provisional, model: Any = factory) -> ExperimentResult:
+        run_seeds = seed_list if run_seeds is None else run_seeds  # the seeds in force at the call
         exp = Experiment({name: data}, model, config, variants, seeds=list(run_seeds), target=target,
                          progress=progress, name=f"compare on {name}")
         return exp.run()
@@ -498,20 +523,12 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
     say(f"[compare] baseline seed {seed_list[0]}: best val accuracy {best:.3f} in "
         f"{format_seconds(base_run_s)}; target {target.describe()} (fixed now)")
     records = [_retarget(base_rec, target)]
-    spent_base = base_run_s
-    if len(seed_list) > 1:
-        t_b = time.perf_counter()
-        records += experiment([Variant("baseline")], run_seeds=seed_list[1:], target=target).records
-        spent_base += time.perf_counter() - t_b
     step_s = base_run_s / max(1, base_rec.effective_steps)
 
-    # ---- techniques
+    # ---- what runs, and its estimated cost
     yes, no = applicable_families(modality)
     unrequested = [f for f in yes if families is not None and f not in families]
     yes = [f for f in yes if f not in unrequested]
-    rows = [_row("baseline", "baseline", "the reference; its seed-0 run fixed the target", seeds=len(seed_list),
-                 spent_s=spent_base, unit="reference", claim="", variant=f"default {modality} recipe ({base_recipe.model}, lr {format_number(lr)})")]
-    active_rows: list[dict[str, Any]] = []
     from workbench.techniques.active.compare import active_recipe
 
     act = active_recipe(name, smoke=smoke, splits=splits) if "active_learning" in yes else None
@@ -524,8 +541,31 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
         from workbench.techniques.augment.eda import recommended_config
 
         augmented = len(splits.train) * recommended_config(len(splits.train)).n_aug
-    estimates = {f: estimate_seconds(f, base_run_s, len(seed_list), smoke, step_s=step_s,
-                                     active_steps=act_steps or 1, augmented=augmented) for f in yes}
+
+    def estimate(fam: str, k: int) -> float:
+        return estimate_seconds(fam, base_run_s, k, smoke, step_s=step_s, active_steps=act_steps or 1,
+                                augmented=augmented)
+
+    # fewer seeds when the baseline's other seeds and the cheapest technique would not fit
+    asked = len(seed_list)
+    left = budget_s - (time.perf_counter() - t0)
+    k = reduce_seeds(asked, base_run_s, left, lambda k: min((estimate(f, k) for f in yes), default=0.0))
+    seeds_note = "" if k == asked else (
+        f"seeds reduced from {asked} to {k}: with {asked}, the baseline's other seeds and the cheapest "
+        f"technique would not fit the {format_seconds(left)} left of the budget")
+    if seeds_note:
+        say(f"[compare] {seeds_note}")
+        seed_list = seed_list[:k]
+    spent_base = base_run_s
+    if len(seed_list) > 1:
+        t_b = time.perf_counter()
+        records += experiment([Variant("baseline")], run_seeds=seed_list[1:], target=target).records
+        spent_base += time.perf_counter() - t_b
+    rows = [_row("baseline", "baseline", "the reference; its seed-0 run fixed the target", seeds=len(seed_list),
+                 spent_s=spent_base, unit="reference", claim="",
+                 variant=f"default {modality} recipe ({base_recipe.model}, lr {format_number(lr)})")]
+    active_rows: list[dict[str, Any]] = []
+    estimates = {f: estimate(f, len(seed_list)) for f in yes}
     ordered = sorted(yes, key=lambda f: estimates[f])
     for fam in ordered:
         est = estimates[fam]
@@ -586,6 +626,7 @@ def compare_file(path: str | Path, text_column: str = "text", label_column: str 
         target={"metric": target.metric, "value": target.value, "mode": target.mode, "rule": TARGET_RULE,
                 "baseline_best": best, "majority": majority},
         budget={"minutes": budget_s / 60, "budget_s": budget_s, "spent_s": spent, "seeds": seed_list,
+                "seeds_asked": asked, "seeds_note": seeds_note,
                 "estimate_rule": "COST_FACTORS x the baseline's measured seconds per run x seeds + one-off"},
         rows=rows, result=result, active=active_rows, lr_result=lr_res)
     if out_dir is not None:
