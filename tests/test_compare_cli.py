@@ -342,3 +342,42 @@ def test_reduce_seeds_keeps_the_baseline_and_the_cheapest_technique_in_budget():
     assert cc.reduce_seeds(3, baseline_run_s=10.0, left_s=45.0, cheapest_s=cheapest) == 2  # 10 + 20 fit
     assert cc.reduce_seeds(3, baseline_run_s=10.0, left_s=5.0, cheapest_s=cheapest) == 1  # never below 1
     assert cc.reduce_seeds(1, baseline_run_s=10.0, left_s=0.0, cheapest_s=cheapest) == 1
+
+
+def test_three_seeds_give_ratios_with_spread_and_verdicts(tmp_path):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path / "features.npz"
+    np.savez(path, X=X[:300], y=y[:300])
+    report = cc.compare_file(path, budget_minutes=3, seeds=3, smoke=True, families=["lr_schedule"],
+                             progress=False, log=None)
+    rows = {r["family"]: r for r in report.rows}
+    assert report.budget["seeds"] == [0, 1, 2] and not report.budget["seeds_note"]
+    summary = report.result.summary.set_index("variant")
+    assert summary.loc["baseline", "seeds"] == 3
+    for fam in ("lr_schedule",):
+        r = rows[fam]
+        assert r["status"] == "ran" and r["seeds"] == 3
+        if math.isnan(r["ratio"]):
+            assert "reached the target on" in r["reason"]
+        else:
+            assert r["ratio"] == pytest.approx(summary.loc[r["variant"], "time_to_target_ratio"])
+            assert r["ratio_std"] >= 0
+            assert r["verdict"].split(" (")[0] in ("helps", "hurts", "no measurable effect")
+    assert rows["curriculum"]["status"] == "not requested" and rows["curriculum"]["claim"] == "1.4x"
+
+
+@pytest.mark.slow
+def test_every_text_family_runs_on_a_real_csv(user_csv, tmp_path):
+    """Every family applicable to text runs end to end (smoke budgets; about two minutes here)."""
+    report = cc.compare_file(user_csv, text_column="sentence", label_column="kind", budget_minutes=30,
+                             smoke=True, out_dir=tmp_path, progress=False, log=None)
+    rows = {r["family"]: r for r in report.rows}
+    for fam in cc.applicable_families("text")[0]:
+        assert rows[fam]["status"] == "ran", rows[fam]
+    assert rows["active_learning"]["unit"] == "labels-to-target ratio" and report.active
+    assert "EDA copies per sentence" in rows["augmentation"]["reason"]
+    assert "Brown sentences" in rows["transfer"]["reason"]
+    variants = set(report.result.summary["variant"])
+    assert {FAM["variant"] for f, FAM in cc.FAMILIES.items() if f != "active_learning"} <= variants
