@@ -4,6 +4,7 @@
     python -m workbench notebook NAME_OR_PATH [--smoke] [-p key value ...]
     python -m workbench export --checkpoint PATH --dataset NAME --out DIR [--model NAME]
     python -m workbench train (--dataset NAME | --data FILE) [--strategy ddp] [--out DIR] ...
+    python -m workbench compare --data FILE [--text-column C --label-column L] [--budget-minutes N]
     torchrun --nproc_per_node 2 -m workbench train --dataset subj --strategy ddp --out runs/subj-ddp
 
 ``train`` trains the baseline recipe (:func:`workbench.recipes.baseline_recipe`) of a
@@ -20,6 +21,12 @@ newest checkpoint there. Every rank prints one line with a checksum of its final
 model: a Trainer checkpoint (or a ``weights/model.pt`` state dict) of ``--model`` (default:
 the data set's baseline recipe model) on ``--dataset``, with the parity figures measured on
 the first ``--parity-examples`` examples of the real test split.
+
+``compare`` runs the default recipe of your labelled file's modality (``.csv`` / ``.tsv`` /
+``.jsonl`` text or ``.npz`` arrays) after a short stated learning-rate search, then each
+applicable technique within ``--budget-minutes`` (:func:`workbench.compare_cli.compare_file`),
+executing ``notebooks/compare.ipynb`` into ``runs/<timestamp>/`` (notebook, HTML,
+``results.csv``, ``results.json``); a bad file gets the loader's message and exit status 2.
 
 ``main`` runs ``notebooks/integration.ipynb`` through papermill into
 ``runs/<timestamp>/``, together with an HTML export in which every plot renders offline
@@ -246,7 +253,26 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads per process (default: torch's; torchrun sets OMP_NUM_THREADS=1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c = sub.add_parser("compare", help="every applicable technique on your own labelled file, within a budget, "
+                                       "into runs/<timestamp>/")
+    c.add_argument("--data", required=True, help="your labelled file: .csv, .tsv, .jsonl / .json (a text and a "
+                                                 "label column) or .npz (arrays X, y)")
+    c.add_argument("--text-column", default="text", help="text files: the text column / field")
+    c.add_argument("--label-column", default="label", help="text files: the label column / field")
+    c.add_argument("--x-key", default=None, help=".npz: the inputs array (default X, x, inputs, ...)")
+    c.add_argument("--y-key", default=None, help=".npz: the labels array (default y, labels, ...)")
+    c.add_argument("--budget-minutes", type=float, default=10.0,
+                   help="wall-clock budget for the rate search, the baseline and the techniques (default 10); "
+                        "a technique that would not fit is skipped, with the reason")
+    c.add_argument("--seeds", type=int, default=None, help="seeds per variant (default 3; 1 with --smoke)")
+    c.add_argument("--smoke", action="store_true", default=os.environ.get("WORKBENCH_SMOKE", "") not in ("", "0"),
+                   help="small, fast run (tests; not a measurement; default from WORKBENCH_SMOKE)")
+    c.add_argument("--runs-dir", default=str(ROOT / "runs"))
     args = parser.parse_args(argv)
+    if args.cmd == "compare":
+        from workbench.compare_cli import command
+
+        return command(args, run)
     if args.cmd == "train":
         try:
             train(args)

@@ -6,7 +6,8 @@
   :mod:`workbench.data.splits` (:class:`ExampleDataset`, :class:`DataSplits`,
   :class:`DataValidationError`, the split protocol), :mod:`workbench.data.corpora`
   (:func:`load_digits`, :func:`load_subj`, :func:`load_mr`, :func:`load_pros_cons`) and
-  :mod:`workbench.data.user_data` (:func:`load_text_file`, :func:`load_arrays`);
+  :mod:`workbench.data.user_data` (:func:`load_text_file`, :func:`load_arrays`,
+  :func:`load_npz`, :func:`load_file`);
 - :mod:`workbench.data.collate`: :class:`TextCollator`, :class:`VisionCollator`,
   :class:`TabularCollator`.
 """
@@ -23,7 +24,9 @@ from workbench.data.datasets import (
     load_arrays,
     load_dataset,
     load_digits,
+    load_file,
     load_mr,
+    load_npz,
     load_pros_cons,
     load_subj,
     load_text_file,
@@ -46,6 +49,8 @@ __all__ = [
     "ensure_corpus",
     "find_corpus",
     "load_arrays",
+    "load_file",
+    "load_npz",
     "load_dataset",
     "load_digits",
     "load_mr",

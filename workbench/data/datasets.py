@@ -17,7 +17,8 @@ pros_cons  pro (1) vs con (0) review sentences        NLTK ``pros_cons``        
 
 (The ``pros_cons`` corpus holds 45,875 sentences; 8 are empty and are dropped, their ids
 left unused.) Your own data: :func:`load_text_file` (CSV / TSV / JSON lines) and
-:func:`load_arrays` (NumPy ``X``, ``y``).
+:func:`load_arrays` (NumPy ``X``, ``y``), :func:`load_npz` (an ``.npz`` file of them) and
+:func:`load_file` (any of these files, by suffix).
 
 Every loader splits by one seeded, stratified protocol (recorded in
 ``DataSplits.info["split_protocol"]``; described in :mod:`workbench.data.splits`).
@@ -48,7 +49,7 @@ from workbench.data.splits import (
     DataValidationError,
     ExampleDataset,
 )
-from workbench.data.user_data import load_arrays, load_text_file
+from workbench.data.user_data import load_arrays, load_file, load_npz, load_text_file
 
 __all__ = [
     "DATASETS",
@@ -59,6 +60,8 @@ __all__ = [
     "PROS_CONS_MAX_LENGTH",
     "SPLIT_PROTOCOL",
     "load_arrays",
+    "load_file",
+    "load_npz",
     "load_dataset",
     "load_digits",
     "load_mr",

@@ -1,5 +1,6 @@
-"""Your own data: :func:`load_text_file` (CSV / TSV / JSON lines) and :func:`load_arrays`
-(NumPy ``X``, ``y``). Both validate the input before any training and raise
+"""Your own data: :func:`load_text_file` (CSV / TSV / JSON lines), :func:`load_arrays`
+(NumPy ``X``, ``y``), :func:`load_npz` (a NumPy ``.npz`` archive of ``X`` and ``y``) and
+:func:`load_file` (any of these files, by suffix). All validate the input before any training and raise
 :class:`~workbench.data.splits.DataValidationError` naming the file (or argument), row and
 field; both split by the protocol of :mod:`workbench.data.splits`.
 """
@@ -27,7 +28,7 @@ from workbench.data.splits import (
 )
 from workbench.data.text import tokenize
 
-__all__ = ["load_arrays", "load_text_file"]
+__all__ = ["ARRAY_SUFFIXES", "TEXT_SUFFIXES", "load_arrays", "load_file", "load_npz", "load_text_file"]
 
 
 # ---------------------------------------------------------------------------------- text files
@@ -509,3 +510,117 @@ def load_arrays(X: Any, y: Any, seed: int = 0, fractions: Sequence[float] = DEFA
                          standardize=standardize)
 
 
+# ---------------------------------------------------------------------------------- .npz files
+#: Keys :func:`load_npz` tries, in order, when ``x_key`` / ``y_key`` are not given.
+NPZ_X_KEYS = ("X", "x", "inputs", "features", "images", "data")
+NPZ_Y_KEYS = ("y", "labels", "label", "targets", "target")
+
+#: File suffixes :func:`load_file` reads with :func:`load_text_file` / :func:`load_npz`.
+TEXT_SUFFIXES = tuple(sorted(_FORMATS))
+ARRAY_SUFFIXES = (".npz",)
+
+
+def _npz_key(path: Path, keys: Sequence[str], given: str | None, candidates: Sequence[str], what: str) -> str:
+    if given is not None:
+        if given not in keys:
+            raise DataValidationError(f"{path}: no array {given!r} ({what}); arrays present: {sorted(keys)}",
+                                      source=str(path), field=given)
+        return given
+    for k in candidates:
+        if k in keys:
+            return k
+    raise DataValidationError(
+        f"{path}: none of the arrays {list(candidates)} ({what}) is present; arrays present: {sorted(keys)}. "
+        f"Save the archive with np.savez(path, X=..., y=...) or name the arrays (x_key=, y_key=; "
+        f"--x-key / --y-key on the command line)", source=str(path), field=candidates[0])
+
+
+def load_npz(path: str | Path, x_key: str | None = None, y_key: str | None = None, **kwargs: Any) -> DataSplits:
+    """Load a NumPy ``.npz`` archive of inputs and integer labels through :func:`load_arrays`.
+
+    ``X`` ``[N, F]`` is tabular; ``[N, H, W]`` or ``[N, C, H, W]`` are images (see
+    :func:`load_arrays` for dtypes, scaling and standardisation); ``y`` ``[N]`` holds
+    integer class labels. The data set is named after the file (``path.stem``) unless
+    ``name=`` is given. The archive is read with ``allow_pickle=False`` (no Python
+    objects are unpickled from a file).
+
+    Args:
+        path: the ``.npz`` file (``np.savez`` / ``np.savez_compressed``).
+        x_key, y_key: the arrays' names; None tries :data:`NPZ_X_KEYS` (``X``, ``x``,
+            ``inputs``, ...) and :data:`NPZ_Y_KEYS` (``y``, ``labels``, ...) in order.
+        **kwargs: :func:`load_arrays` arguments (``seed``, ``fractions``, ``max_examples``,
+            ``image_shape``, ``class_names``, ``num_classes``, ``standardize``).
+
+    Returns:
+        :class:`DataSplits` (tabular or vision); ids are 0-based row indices of ``X``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        DataValidationError: (a ``ValueError``) naming the file: not a readable ``.npz``
+            archive, an array of Python objects, no inputs / labels array (listing the
+            arrays present), or any of :func:`load_arrays`' checks (shapes, NaN, labels,
+            a single class), its row when there is one.
+    """
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"array data file not found: {path}")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not magic.startswith(b"PK"):  # every zip archive (an .npz is one) starts with "PK"
+        what = "a single .npy array" if magic == b"\x93NUMPY" else f"its first bytes are {magic!r}"
+        raise DataValidationError(f"{path}: not a NumPy .npz archive ({what}); write one with "
+                                  "np.savez(path, X=..., y=...)", source=str(path))
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataValidationError(f"{path}: not a readable NumPy .npz archive ({exc}); write it with "
+                                  "np.savez(path, X=..., y=...)", source=str(path)) from None
+    with archive:
+        keys = list(archive.files)
+        xk = _npz_key(path, keys, x_key, NPZ_X_KEYS, "inputs")
+        yk = _npz_key(path, keys, y_key, NPZ_Y_KEYS, "labels")
+        arrays = {}
+        for k in (xk, yk):
+            try:
+                arrays[k] = archive[k]
+            except ValueError as exc:  # object arrays need pickle
+                raise DataValidationError(f"{path}: array {k!r} cannot be read without unpickling Python "
+                                          f"objects ({exc}); save numbers (int or float arrays)",
+                                          source=str(path), field=k) from None
+    kwargs.setdefault("name", path.stem)
+    try:
+        splits = load_arrays(arrays[xk], arrays[yk], **kwargs)
+    except DataValidationError as exc:
+        field = {"X": xk, "y": yk}.get(exc.source or "", exc.field)
+        names = "" if (xk, yk) == ("X", "y") else f" (X is the archive's array {xk!r}, y its {yk!r})"
+        raise DataValidationError(f"{path}: {exc}{names}", source=str(path), row=exc.row,
+                                  field=field) from None
+    splits.info.update({"path": str(path), "x_key": xk, "y_key": yk, "source": str(path)})
+    return splits
+
+
+def load_file(path: str | Path, text_column: str = "text", label_column: str = "label",
+              x_key: str | None = None, y_key: str | None = None, **kwargs: Any) -> DataSplits:
+    """Load your labelled file by its suffix: :data:`TEXT_SUFFIXES` (``.csv``, ``.tsv``,
+    ``.jsonl``, ``.json``, ``.ndjson``) with :func:`load_text_file` (``text_column``,
+    ``label_column``), ``.npz`` with :func:`load_npz` (``x_key``, ``y_key``); ``kwargs``
+    go to that loader (``seed``, ``max_examples``, ...).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: an unknown suffix (the message lists the known ones).
+        DataValidationError: the loader's checks (see :func:`load_text_file`, :func:`load_npz`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in _FORMATS:
+        return load_text_file(path, text_column=text_column, label_column=label_column, **kwargs)
+    if suffix in ARRAY_SUFFIXES:
+        return load_npz(path, x_key=x_key, y_key=y_key, **kwargs)
+    raise ValueError(f"{path}: unknown file type {path.suffix or '(no suffix)'!r}; known: text "
+                     f"{list(TEXT_SUFFIXES)} (labelled text: a text and a label column), arrays "
+                     f"{list(ARRAY_SUFFIXES)} (np.savez(path, X=..., y=...))")
