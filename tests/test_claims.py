@@ -133,3 +133,23 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     src = figures["curriculum"]["source"]
     assert src.startswith("docs/results/curriculum-full") and "python benchmarks/curriculum.py" in src
     assert "commit" in src
+
+
+def test_nothing_in_the_package_imports_claims():
+    """One-way imports: workbench.claims sits on top (it imports techniques and recipes);
+    only the notebooks and the command line use it."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(claims.__file__).resolve().parent
+    importers = []
+    for f in pkg.rglob("*.py"):
+        if f.name in ("claims.py", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if any(n == "workbench.claims" for n in names):
+                importers.append(str(f.relative_to(pkg)))
+    assert importers == []

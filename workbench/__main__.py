@@ -135,12 +135,18 @@ def _print_claims(data: dict) -> None:
     if not rows:
         return
     print("\n" + str(data.get("caption", "")))
-    head = ("claim", "data set", "measured", "seeds", "verdict")
-    table = [head] + [(r["claim"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "") for r in rows]
+    head = ("claim", "data set", "measured", "seeds", "verdict", "why not measured")
+
+    def why(r: dict) -> str:
+        note = "" if r.get("status") == "measured" else str(r.get("note", ""))
+        return note if len(note) <= 90 else note[:89] + "…"
+
+    table = [head] + [(r["claim"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "", why(r))
+                      for r in rows]
     if stack:
-        table.append(("", "", "", "", ""))
-        table += [(r["claim"] or r["variant"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "")
-                  for r in stack]
+        table.append(("",) * len(head))
+        table += [(r["claim"] or r["variant"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "",
+                   why(r)) for r in stack]
     widths = [max(len(str(t[i])) for t in table) for i in range(len(head))]
     for t in table:
         print(" | ".join(str(c).ljust(w) for c, w in zip(t, widths)).rstrip())

@@ -111,7 +111,8 @@ class Claim:
 
     @property
     def label(self) -> str:
-        return f"{self.key.replace('_', ' ')} {self.stated}"
+        name = self.key.replace("_", " ")
+        return f"{name} ({self.stated})" if self.stated == "no seed figure" else f"{name} {self.stated}"
 
 
 _TEXT_ONLY = "a text technique: digits are images"
@@ -719,18 +720,6 @@ def _figure(r: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- thorough figures
 
-#: claim key -> (results file, how to read its figure, the command that produced it)
-_FULL_SOURCES: dict[str, tuple[str, str]] = {
-    "curriculum": ("curriculum-full-2026-11-22.txt", "python benchmarks/curriculum.py"),
-    "augmentation": ("augmentation-full-2026-11-22.txt", "python benchmarks/augmentation.py"),
-    "transfer": ("transfer-quick-2026-12-02.txt", "python benchmarks/transfer.py --quick"),
-    "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick"),
-    "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py"),
-    "multitask": ("multitask-quick-2026-11-28.txt", "python benchmarks/multitask.py --quick"),
-    "wandb_log_reduction": ("trainer-overhead-digits-log10-2026-11-22.txt", "python benchmarks/trainer_overhead.py"),
-}
-
-
 def _last_json_line(text: str) -> dict[str, Any] | None:
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -742,26 +731,90 @@ def _last_json_line(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _speedup_text(ratio: Any, std: Any = None) -> str:
+    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)) or ratio <= 0:
+        return "no ratio"
+    sd = "" if std is None else f" (ratio {ratio:.2f} ± {std:.2f})"
+    return f"{1.0 / ratio:.2f}x{sd}"
+
+
+def _full_curriculum(d: Mapping[str, Any]) -> str:
+    rows = [r for r in d["results"] if r.get("variant") == "curriculum" and r.get("regime") == "full"]
+    return "; ".join(f"{r['dataset']}: {_speedup_text(r['time_to_target_ratio'], r.get('time_to_target_ratio_std'))}"
+                     for r in rows) + f" ({d.get('seeds')} seeds, full data)"
+
+
+def _full_augmentation(d: Mapping[str, Any]) -> str:
+    return "; ".join(f"{r['dataset']} {r['size_label']} sentences: test accuracy {100 * r['gain_mean']:+.1f} ± "
+                     f"{100 * r['gain_std']:.1f} points with EDA (paper {100 * r['paper_gain']:+.1f})"
+                     for r in d["results"]) + f" ({d.get('seeds')} seeds)"
+
+
+def _full_transfer(d: Mapping[str, Any]) -> str:
+    rows = [r for r in d["results"] if r.get("variant") == "kim-non-static-w2v"]
+    return "; ".join(f"{r['dataset']} {r['labels']} labels: {_speedup_text(r.get('total_time_ratio'))}, reached "
+                     f"{r['reached']}" for r in rows) + f" ({d.get('seeds')} seed, quick)"
+
+
+def _full_schedule(d: Mapping[str, Any]) -> str:
+    rows = [r for r in d["results"] if r.get("schedule") == "one_cycle"]
+    return "; ".join(f"{r['dataset']}: {_speedup_text(r['time_to_target_ratio'])} against a constant rate"
+                     for r in rows) + f" ({d.get('seeds')} seeds)"
+
+
+def _full_multitask(d: Mapping[str, Any]) -> str:
+    seen, parts = set(), []
+    for r in d["results"]:
+        k = (r["weighting"], r["scheduler"])
+        if r.get("time_to_all_targets_ratio") is None or k in seen:
+            continue
+        seen.add(k)
+        parts.append(f"{k[0]}/{k[1]} {_speedup_text(r['time_to_all_targets_ratio'])}")
+    return "time to all targets against single-task models: " + ", ".join(parts[:4]) + f" ({d.get('seeds')} seed)"
+
+
+def _full_overhead(d: Mapping[str, Any]) -> str:
+    r = d["results"][0]
+    return (f"the Trainer logging every {r['log_every_steps']} steps against a plain loop: {r['ratio_median']:.3f}x "
+            f"the time per epoch (median of {r['n_epoch_ratios']}; quartiles {r['ratio_q1']:.2f}-{r['ratio_q3']:.2f})")
+
+
+def _full_compile(d: Mapping[str, Any]) -> str:
+    pct, text = _compile_reference()
+    return "—" if math.isnan(pct) else f"{pct:+.0f}% per step ({text.split(': ', 1)[-1]})"
+
+
+#: claim key -> (results file, the command that produced it, how to read its figure)
+_FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = {
+    "curriculum": ("curriculum-full-2026-11-22.txt", "python benchmarks/curriculum.py", _full_curriculum),
+    "augmentation": ("augmentation-full-2026-11-22.txt", "python benchmarks/augmentation.py", _full_augmentation),
+    "transfer": ("transfer-quick-2026-12-02.txt", "python benchmarks/transfer.py --quick", _full_transfer),
+    "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick", _full_compile),
+    "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py", _full_schedule),
+    "multitask": ("multitask-quick-2026-11-28.txt", "python benchmarks/multitask.py --quick", _full_multitask),
+    "wandb_log_reduction": ("trainer-overhead-digits-log10-2026-11-22.txt", "python benchmarks/trainer_overhead.py",
+                            _full_overhead),
+}
+
+
 def full_benchmark_figures(folder: str | os.PathLike = RESULTS_DIR) -> dict[str, dict[str, str]]:
     """Claim key -> ``{"figure", "source"}`` from the thorough runs kept in ``docs/results``:
-    the figure is the file's last JSON line's key figures (or the compile file's best
-    training speedup), the source names the file, the command and the commit that last
-    changed it (``git log -1 --format=%h -- FILE``; ``"?"`` outside a git checkout).
-    Claims without a file are absent (the table says "not run yet")."""
+    the figure is read from the file's last JSON line (speedups as baseline / variant), the
+    source names the file, the command and the commit that last changed it (``git log -1
+    --format=%h -- FILE``; ``"?"`` outside a git checkout). Claims without a file are absent
+    (the table says "not run yet")."""
     folder = Path(folder)
     out = {}
-    for key, (name, command) in _FULL_SOURCES.items():
+    for key, (name, command, read) in _FULL_SOURCES.items():
         path = folder / name
         if not path.is_file():
             continue
-        if key == "torch_compile":
-            pct, text = _compile_reference()
-            figure = "—" if math.isnan(pct) else f"{pct:+.0f}% per step ({text.split(': ', 1)[-1]})"
-        else:
-            data = _last_json_line(path.read_text(errors="replace")) or {}
-            keys = [k for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and any(w in k for w in ("ratio", "speedup", "gain", "overhead", "accuracy"))][:3]
-            figure = ", ".join(f"{k} {format_number(data[k])}" for k in keys) or "see the file"
+        text = path.read_text(errors="replace")
+        data = json.loads(text) if name.endswith(".json") else _last_json_line(text)
+        try:
+            figure = read(data or {})
+        except (KeyError, TypeError, IndexError, ValueError):
+            figure = "see the file"
         out[key] = {"figure": figure, "source": f"docs/results/{name} ({command}; commit {_commit(path)})"}
     return out
 
