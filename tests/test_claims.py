@@ -153,3 +153,31 @@ def test_nothing_in_the_package_imports_claims():
             if any(n == "workbench.claims" for n in names):
                 importers.append(str(f.relative_to(pkg)))
     assert importers == []
+
+
+def test_main_job_echoes_progress_lines_and_prints_the_claims_table(tmp_path, capsys):
+    """papermill runs the kernel in another process: the main job tails the progress file
+    the kernel appends to (WORKBENCH_PROGRESS_FILE) and echoes whole lines to stderr."""
+    import time
+
+    from workbench.__main__ import _print_claims, _Tail
+
+    path = tmp_path / "progress.log"
+    path.write_text("")
+    tail = _Tail(path, every_s=0.05)
+    tail.start()
+    p = claims.Progress([5, 5], path=path, stream=None)
+    p.start("digits / seed 0 / baseline")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("[claims] a partial line")  # not echoed until it is whole
+    time.sleep(0.3)
+    tail.stop()
+    err = capsys.readouterr().err
+    assert "[claims] run 1 of 2: digits / seed 0 / baseline" in err
+    assert "partial" not in err
+    rows = [claims._row(claims.CLAIMS[0], "digits", "measured", 1.25, 0.1, 3, "helps"),
+            claims._row(claims.CLAIMS[2], "digits", "not measured", verdict="—", note="a text technique")]
+    _print_claims({"caption": "quick protocol", "rows": rows, "stack": [], "stack_claim": 17.5})
+    out = capsys.readouterr().out
+    assert "curriculum 1.4x" in out and "1.25x ± 0.10" in out and "helps" in out
+    assert "a text technique" in out
