@@ -73,11 +73,13 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "docs" / "results"
 
-TIME_UNIT = "time-to-target speedup (baseline s / variant s)"
-LABELS_UNIT = "labels-to-target saving (random's labels / the strategy's)"
-LOG_UNIT = "training time saved by logging every 4th step instead of every step (%)"
-COLLATE_UNIT = "training time saved by the batched vision collator over a per-image one (%)"
-COMPILE_UNIT = "training-step speedup of torch.compile over eager (%)"
+#: units of the measured figures (factors: baseline cost / variant cost, above 1 is cheaper;
+#: percents: share of the baseline's training time saved, above 0 is cheaper)
+TIME_UNIT = "speedup to the target (time; baseline / variant)"
+LABELS_UNIT = "label saving to the target (random / strategy)"
+LOG_UNIT = "% of training time saved (log every 4th step)"
+COLLATE_UNIT = "% of training time saved (batched collator)"
+COMPILE_UNIT = "% of step time saved (compile)"
 
 
 @dataclass(frozen=True)
@@ -659,14 +661,15 @@ class ClaimsResult:
                              for r in self.stack_rows])
 
     def verdicts(self) -> list[str]:
-        """One plain sentence per measured row, generated from the numbers."""
+        """One plain sentence per measured row, generated from the numbers, e.g. ``"curriculum
+        1.4x on subj: speedup to the target (time; baseline / variant) 0.80x ± 0.12 over 3
+        seeds: hurts."``."""
         out = []
         for r in self.rows + self.stack_rows:
             if r["status"] != "measured":
                 continue
-            claimed = f" (claimed {r['claimed']})" if r["claimed"] and r["claimed"] != "no seed figure" else ""
-            out.append(f"{r['claim'] or r['variant']} on {r['dataset']}: {_figure(r)}{claimed}, {r['unit']}: "
-                       f"{r['verdict']}.")
+            out.append(f"{r['claim'] or r['variant']} on {r['dataset']}: {r['unit']} {_figure(r)} over "
+                       f"{r['seeds']} seed{'s' if r['seeds'] != 1 else ''}: {r['verdict']}.")
         return out
 
     def to_json(self) -> dict[str, Any]:
