@@ -27,7 +27,7 @@ Quick protocol (:data:`QUICK`; the main job must finish in 15 minutes on a 2-cor
 - one baseline run per data set and seed, shared by every variant; seeds 0, 1, 2; variants
   interleaved seed by seed; one untimed warm-up step per variant before the timed runs;
 - active learning: its own loop (:mod:`workbench.techniques.active`), random acquisition
-  as the baseline at the same schedule, label budgets capped (digits 300, SUBJ 500);
+  as the baseline at the same schedule, label budgets capped (digits 400, the active recipe's own; SUBJ 500);
 - per-seed preparation that a user pays every time (EDA's copies, the stack's active
   selection) is charged to the variant's time; one-off reusable costs (word vectors,
   difficulty scores) are listed beside the figure, not charged.
@@ -174,7 +174,7 @@ STACK_CLAIM = 1.4 * 2.0 * 1.25 * 5.0
 QUICK: dict[str, Any] = {
     "datasets": ("digits", "subj"), "seeds": (0, 1, 2),
     "digits_epochs": 6, "subj_train": 2000, "subj_max_steps": 240, "subj_eval_every_steps": 20,
-    "subj_target": 0.85, "active_budget": {"digits": 300, "subj": 500}, "stack_labels": 1000,
+    "subj_target": 0.85, "active_budget": {"digits": 400, "subj": 500}, "stack_labels": 1000,
     "measure_epochs": 3, "measure_max_steps": None, "log_every": 4,
 }
 
