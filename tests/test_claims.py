@@ -181,3 +181,18 @@ def test_main_job_echoes_progress_lines_and_prints_the_claims_table(tmp_path, ca
     out = capsys.readouterr().out
     assert "curriculum 1.4x" in out and "1.25x ± 0.10" in out and "helps" in out
     assert "a text technique" in out
+
+
+def test_stop_at_target_ends_the_run_at_its_first_evaluation_reaching_the_target():
+    from workbench import recipes
+    from workbench.experiment import Experiment, Variant
+
+    torch.set_num_threads(1)
+    r = recipes.baseline_recipe("digits", smoke=True, progress_bar=False)
+    splits = recipes.load_splits("digits", smoke=True)
+    exp = Experiment(splits, recipes.model_factory(r.model), r.config, [Variant("baseline")], seeds=[0],
+                     target=r.target, progress=False, warmup=False, stop_at_target=True)
+    rec = exp.run().records[0]
+    assert rec.stop_reason == "target reached"
+    evals = [row for row in rec.rows if not math.isnan(row.get("val_accuracy", math.nan))]
+    assert evals[-1]["effective_step"] == rec.steps_to_target  # nothing trained after the target
