@@ -28,9 +28,11 @@ applicable technique within ``--budget-minutes`` (:func:`workbench.compare_cli.c
 executing ``notebooks/compare.ipynb`` into ``runs/<timestamp>/`` (notebook, HTML,
 ``results.csv``, ``results.json``); a bad file gets the loader's message and exit status 2.
 
-``main`` runs ``notebooks/integration.ipynb`` through papermill into
-``runs/<timestamp>/``, together with an HTML export in which every plot renders offline
-and the results table (``results.csv``, ``results.json``).
+``main`` runs ``notebooks/integration.ipynb`` (the claims table, :mod:`workbench.claims`)
+through papermill into ``runs/<timestamp>/``, together with an HTML export in which every
+plot renders offline and the tables (``claims.csv``, ``claims.json``, ``results.csv``,
+``results.json``); the run in progress and the time left are echoed to the terminal, and
+the claims table is printed at the end.
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ def _notebook_path(name: str) -> Path:
 
 
 def run(name: str, smoke: bool, runs_dir: str, params: dict[str, object]) -> Path:
-    """Execute a notebook into a new run folder; returns the folder."""
+    """Execute a notebook into a new run folder; returns the folder.
+
+    The kernel appends progress lines (``[claims] run 7 of 40: subj / seed 1 / curriculum |
+    ... left``) to ``<folder>/progress.log`` (``WORKBENCH_PROGRESS_FILE``, inherited by the
+    kernel); they are echoed to this terminal as they come."""
     from workbench.report import export_html, new_run_dir, run_notebook
 
     nb = _notebook_path(name)
@@ -64,17 +70,107 @@ def run(name: str, smoke: bool, runs_dir: str, params: dict[str, object]) -> Pat
     parameters = {"SMOKE": smoke, "OUTPUT_DIR": str(out.resolve())} | params
     print(f"[workbench] running {nb.relative_to(ROOT) if nb.is_relative_to(ROOT) else nb} "
           f"({'smoke' if smoke else 'full'} mode) -> {out}", flush=True)
-    executed = run_notebook(nb, out / nb.name, parameters=parameters, cwd=str(nb.parent), progress=True)
+    progress_file = out / "progress.log"
+    progress_file.touch()
+    previous = os.environ.get("WORKBENCH_PROGRESS_FILE")
+    os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file.resolve())
+    tail = _Tail(progress_file)
+    tail.start()
+    try:
+        executed = run_notebook(nb, out / nb.name, parameters=parameters, cwd=str(nb.parent), progress=True)
+    finally:
+        tail.stop()
+        if previous is None:
+            os.environ.pop("WORKBENCH_PROGRESS_FILE", None)
+        else:
+            os.environ["WORKBENCH_PROGRESS_FILE"] = previous
     html = export_html(executed, out / (nb.stem + ".html"))
     print(f"[workbench] executed notebook: {executed}")
     print(f"[workbench] HTML report (plots render offline): {html}")
-    for f in ("results.csv", "results.json"):
+    for f in ("claims.csv", "claims.json", "results.csv", "results.json"):
         if (out / f).exists():
             print(f"[workbench] results table: {out / f}")
-    if (out / "results.json").exists():
+    if (out / "claims.json").exists():
+        _print_claims(json.loads((out / "claims.json").read_text()))
+    elif (out / "results.json").exists():
         summary = json.loads((out / "results.json").read_text()).get("summary", [])
         _print_table(summary)
     return out
+
+
+class _Tail:
+    """Echoes the lines appended to a file to stderr, from a background thread, until
+    :meth:`stop` (which prints what is left)."""
+
+    def __init__(self, path: Path, every_s: float = 0.5) -> None:
+        import threading
+
+        self.path, self.every_s = path, every_s
+        self._pos = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._drain()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._drain()
+
+    def _drain(self) -> None:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                f.seek(self._pos)
+                text = f.read()
+                # only whole lines; a partial last line waits for the next pass
+                cut = text.rfind("\n") + 1
+                self._pos += len(text[:cut].encode("utf-8"))
+        except OSError:
+            return
+        for line in text[:cut].splitlines():
+            print(line, file=sys.stderr, flush=True)
+
+
+def _print_claims(data: dict) -> None:
+    """The claims table (``claims.json`` of :meth:`workbench.claims.ClaimsResult.save`)."""
+    rows, stack = data.get("rows", []), data.get("stack", [])
+    if not rows:
+        return
+    print("\n" + str(data.get("caption", "")))
+    head = ("claim", "data set", "measured", "seeds", "verdict", "why not measured")
+
+    def why(r: dict) -> str:
+        note = "" if r.get("status") == "measured" else str(r.get("note", ""))
+        return note if len(note) <= 90 else note[:89] + "…"
+
+    table = [head] + [(r["claim"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "", why(r))
+                      for r in rows]
+    if stack:
+        table.append(("",) * len(head))
+        table += [(r["claim"] or r["variant"], r["dataset"], _claim_figure(r), str(r["seeds"]), r["verdict"] or "",
+                   why(r)) for r in stack]
+    widths = [max(len(str(t[i])) for t in table) for i in range(len(head))]
+    for t in table:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(t, widths)).rstrip())
+    if stack:
+        print(f"(the seed multiplies four claims into {data.get('stack_claim', 17.5):g}x; "
+              "the stack row is this run's measurement)")
+
+
+def _claim_figure(r: dict) -> str:
+    if r.get("status") != "measured":
+        return str(r.get("status", ""))
+    m, s = r.get("measured"), r.get("spread")
+    if m is None:
+        return "n/a"
+    pct = "%" in str(r.get("unit", ""))
+    spread = "" if s is None or r.get("seeds", 0) < 2 else (f" ± {s:.1f}" if pct else f" ± {s:.2f}")
+    return (f"{m:.1f}%" if pct else f"{m:.2f}x") + spread
 
 
 def _print_table(summary: list[dict]) -> None:

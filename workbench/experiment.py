@@ -226,6 +226,9 @@ class Experiment:
         warmup: before the timed runs, train each variant's model one optimizer step on each
             data set (no techniques, no evaluation, not recorded), so that no variant pays
             the process's one-off costs; the seconds spent are in :attr:`warmup_s`.
+        stop_at_target: end every run at its first evaluation reaching the target
+            (:class:`StopAtTarget`): time-to-target is unchanged, final and test metrics are
+            those of the model at the target (quick protocols).
 
     Raises:
         ValueError: no variants, duplicate names, unknown baseline, no seeds, a data set
@@ -239,7 +242,8 @@ class Experiment:
                  variants: Sequence[Variant], seeds: Sequence[int] = (0, 1, 2),
                  target: Target | AllTargets | Mapping[str, Target | AllTargets] = Target(), baseline: str | None = None,
                  evaluate_test: bool = True, on_eval: Callable[[Experiment], Any] | None = None,
-                 progress: bool = True, name: str = "experiment", warmup: bool = True) -> None:
+                 progress: bool = True, name: str = "experiment", warmup: bool = True,
+                 stop_at_target: bool = False) -> None:
         self.data = dict(data) if isinstance(data, Mapping) else {data.name: data}
         if not variants:
             raise ValueError("Experiment needs at least one variant (the baseline)")
@@ -280,6 +284,7 @@ class Experiment:
         self.records: list[RunRecord] = []
         self._live_rows: list[dict[str, Any]] = []
         self.warmup = bool(warmup)
+        self.stop_at_target = bool(stop_at_target)
         #: ``(index from 1, total runs, data set, variant, seed)`` of the run in progress
         self.current: tuple[int, int, str, str, int] | None = None
         self._run_started: float | None = None
@@ -383,6 +388,8 @@ class Experiment:
         if variant.sampler is not None:
             sampler, batch_sampler, extra = variant.sampler(splits, seed, config)
             techniques += list(extra)
+        if self.stop_at_target:
+            techniques.append(StopAtTarget(self.targets[dataset]))
         self._live_rows = []
         hook = None
         if self.on_eval is not None:
@@ -694,6 +701,37 @@ def time_verdict(seeds: int, time_ratio: float, time_ratio_std: float = math.nan
     if kind == "cheaper":
         return kind, f"cheaper: {format_ratio(1 / ratio)} faster to the target ({why})"
     return kind, f"dearer: {format_ratio(ratio)} the baseline's time to the target ({why})"
+
+
+#: :func:`time_verdict` kinds in a claim's words (a cost ratio below 1 helps)
+EFFECT_WORDS = {"cheaper": "helps", "dearer": "hurts", "same": "no measurable effect",
+                "no verdict": "no verdict (fewer than 3 seeds)", "no ratio": "no ratio (target missed)"}
+
+
+def effect_verdict(seeds: int, cost_ratio: float, cost_ratio_std: float = math.nan, **evidence: Any) -> str:
+    """:func:`time_verdict` on any cost ratio (variant / baseline: seconds, labels, log
+    overhead), in a claim's words: ``"helps"`` (cheaper beyond the spread), ``"hurts"``,
+    ``"no measurable effect"``, ``"no verdict (fewer than 3 seeds)"`` or ``"no ratio
+    (target missed)"`` (:data:`EFFECT_WORDS`). ``evidence``: the other keyword arguments
+    of :func:`time_verdict` (``examples_ratio``, ``curves_differ``, ``time_diff_s``,
+    ``run_spread_s``, ...); without them a ratio beyond the spread counts as explained."""
+    kind, _ = time_verdict(seeds, cost_ratio, cost_ratio_std, **evidence)
+    return EFFECT_WORDS[kind]
+
+
+class StopAtTarget(Technique):
+    """Ends a run at its first validation pass reaching ``target`` (all of them for
+    :class:`AllTargets`): time-to-target is unchanged, the evaluations after it are not
+    paid. Used by :class:`Experiment` (``stop_at_target=True``) in quick protocols."""
+
+    def __init__(self, target: Target | AllTargets) -> None:
+        super().__init__()
+        self.name = "stop_at_target"
+        self.targets = _target_list(target)
+
+    def on_eval_end(self, state) -> None:
+        if all(t.reached(state.metrics.get(t.metric, math.nan)) for t in self.targets):
+            state.request_stop("target reached")
 
 
 def verdicts(summary, baseline: str) -> list[str]:

@@ -1,0 +1,198 @@
+"""The claims table (workbench.claims, issue 21): the registry, the verdict rule on hand-made
+numbers, the progress line and its time-left arithmetic, and a smoke run on real digits."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+
+from workbench import claims
+from workbench.experiment import effect_verdict
+
+ISSUE_CLAIMS = {  # issue 21, acceptance item 1, in its order
+    "curriculum": "1.4x", "active_learning": "2x", "augmentation": "2x", "transfer": "5x",
+    "gradient_caching": "1.25x", "difficulty_prediction": "1.2x", "torch_compile": "10-20%",
+    "vision_collator": "2-5%", "wandb_log_reduction": "75%",
+}
+
+
+def test_registry_lists_exactly_the_issue_claims():
+    assert [(c.key, c.stated) for c in claims.CLAIMS] == list(ISSUE_CLAIMS.items())
+    for c in claims.CLAIMS:
+        assert c.family and c.unit and c.variant
+        assert c.kind in ("train", "active", "measure", "reference")
+    assert claims.STACK_PARTS == ("curriculum", "active_learning", "gradient_caching", "transfer")
+    assert abs(claims.STACK_CLAIM - 17.5) < 1e-9
+
+
+def test_every_skip_carries_a_reason():
+    for c in claims.CLAIMS + claims.FAMILY_ROWS:
+        for dataset, why in c.skipped.items():
+            assert len(why) > 20, (c.key, dataset)
+        # a claim is either measured on a data set or says why not
+        assert c.datasets or c.skipped
+
+
+@pytest.mark.parametrize("ratio,std,expected", [
+    (0.70, 0.05, "helps"),                 # 1.43x cheaper, far beyond the spread
+    (1.30, 0.05, "hurts"),
+    (0.95, 0.10, "no measurable effect"),  # inside the seed-to-seed spread
+    (1.04, 0.02, "hurts"),
+])
+def test_verdict_on_hand_made_numbers(ratio, std, expected):
+    assert effect_verdict(3, ratio, std) == expected
+
+
+def test_verdict_needs_three_seeds_and_a_ratio():
+    assert effect_verdict(1, 0.5, 0.0).startswith("no verdict")
+    assert effect_verdict(2, 0.5, 0.01).startswith("no verdict")
+    assert effect_verdict(3, math.nan, math.nan).startswith("no ratio")
+    # the same work as the baseline and a time difference inside its run-to-run spread: noise
+    assert effect_verdict(3, 0.8, 0.05, examples_ratio=1.0, examples_ratio_std=0.0, curves_differ=False,
+                          time_diff_s=-0.5, run_spread_s=1.0) == "no measurable effect"
+
+
+def test_eta_arithmetic():
+    # nothing finished: the prior estimates, less the current run's elapsed time
+    assert claims.eta_seconds([10, 10, 10], []) == 30
+    assert claims.eta_seconds([10, 10, 10], [], current_elapsed=4) == 26
+    # one run took twice its estimate: the rest is scaled by 2
+    assert claims.eta_seconds([10, 10, 10], [20]) == 40
+    assert claims.eta_seconds([10, 10, 10], [20], current_elapsed=25) == 20  # never below zero for the current
+    assert claims.eta_seconds([10, 30], [10, 30]) == 0
+    with pytest.raises(ValueError, match="finished runs"):
+        claims.eta_seconds([1], [1, 1])
+
+
+def test_progress_line_format_file_and_status(tmp_path):
+    class Status:
+        def __init__(self):
+            self.texts = []
+
+        def update(self, text):
+            self.texts.append(text)
+
+    status, path = Status(), tmp_path / "progress.log"
+    p = claims.Progress([10, 10], path=path, status=status, stream=None)
+    first = p.start("subj / seed 1 / curriculum")
+    assert re.fullmatch(r"\[claims\] run 1 of 2: subj / seed 1 / curriculum \| \d+s elapsed, about \d+s left",
+                        first), first
+    p.done()
+    p.start("subj / seed 1 / eda")
+    p.done()
+    last = p.finish()
+    assert last.startswith("[claims] done: 2 runs")
+    assert path.read_text().splitlines() == p.lines == status.texts
+    assert "run 2 of 2: subj / seed 1 / eda" in p.lines[1]
+
+
+def test_smoke_run_on_real_digits_gives_a_row_per_claim(tmp_path):
+    torch.set_num_threads(1)
+    result = claims.run_claims(smoke=True, stream=None)
+    keys = {claims._key_of(r["claim"]) for r in result.rows}
+    assert {c.key for c in claims.CLAIMS + claims.FAMILY_ROWS} <= keys
+    # the baseline is trained once per data set and seed, shared by every variant
+    assert result.baseline_runs == {"digits": 1}
+    variants = {r.variant for r in result.experiments["digits"].records}
+    assert {"curriculum", "gradient-caching", "difficulty-prediction", "one_cycle"} <= variants
+    by = {(claims._key_of(r["claim"]), r["dataset"]): r for r in result.rows}
+    # not applicable, or not in the quick protocol: a reason, never a figure
+    for key in ("augmentation", "transfer"):
+        row = by[(key, "digits")]
+        assert row["status"] == "not measured" and "text" in row["note"] and math.isnan(row["measured"])
+    assert "compile-quick" in by[("torch_compile", "—")]["note"]
+    # measured rows: a figure, one seed, and no verdict from one seed
+    for key in ("curriculum", "gradient_caching", "vision_collator", "wandb_log_reduction"):
+        row = by[(key, "digits")]
+        assert row["status"] in ("measured", "target missed"), row
+        assert row["seeds"] == 1
+        assert row["verdict"].startswith("no verdict") or row["status"] == "target missed"
+    table = result.table()
+    assert list(table.columns[:4]) == ["claim", "family", "data set", "measured"]
+    assert "SMOKE MODE" in result.caption()
+    paths = result.save(tmp_path)
+    assert paths["claims_json"].is_file() and paths["claims_csv"].is_file() and paths["json"].is_file()
+    fig = claims.plot_claims(result)
+    assert fig.layout.xaxis.title.text.startswith("speedup")
+    assert fig.layout.xaxis2.title.text.startswith("training time saved")
+
+
+def test_bad_arguments_rejected_before_any_run():
+    with pytest.raises(ValueError, match="digits"):
+        claims.run_claims(datasets=["mnist"], smoke=True, stream=None)
+    with pytest.raises(ValueError, match="seed"):
+        claims.run_claims(seeds=[], smoke=True, stream=None)
+
+
+def test_full_benchmark_figures_name_file_command_and_commit():
+    figures = claims.full_benchmark_figures()
+    assert "curriculum" in figures
+    src = figures["curriculum"]["source"]
+    assert src.startswith("docs/results/curriculum-full") and "python benchmarks/curriculum.py" in src
+    assert "commit" in src
+
+
+def test_nothing_in_the_package_imports_claims():
+    """One-way imports: workbench.claims sits on top (it imports techniques and recipes);
+    only the notebooks and the command line use it."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(claims.__file__).resolve().parent
+    importers = []
+    for f in pkg.rglob("*.py"):
+        if f.name in ("claims.py", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if any(n == "workbench.claims" for n in names):
+                importers.append(str(f.relative_to(pkg)))
+    assert importers == []
+
+
+def test_main_job_echoes_progress_lines_and_prints_the_claims_table(tmp_path, capsys):
+    """papermill runs the kernel in another process: the main job tails the progress file
+    the kernel appends to (WORKBENCH_PROGRESS_FILE) and echoes whole lines to stderr."""
+    import time
+
+    from workbench.__main__ import _print_claims, _Tail
+
+    path = tmp_path / "progress.log"
+    path.write_text("")
+    tail = _Tail(path, every_s=0.05)
+    tail.start()
+    p = claims.Progress([5, 5], path=path, stream=None)
+    p.start("digits / seed 0 / baseline")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("[claims] a partial line")  # not echoed until it is whole
+    time.sleep(0.3)
+    tail.stop()
+    err = capsys.readouterr().err
+    assert "[claims] run 1 of 2: digits / seed 0 / baseline" in err
+    assert "partial" not in err
+    rows = [claims._row(claims.CLAIMS[0], "digits", "measured", 1.25, 0.1, 3, "helps"),
+            claims._row(claims.CLAIMS[2], "digits", "not measured", verdict="—", note="a text technique")]
+    _print_claims({"caption": "quick protocol", "rows": rows, "stack": [], "stack_claim": 17.5})
+    out = capsys.readouterr().out
+    assert "curriculum 1.4x" in out and "1.25x ± 0.10" in out and "helps" in out
+    assert "a text technique" in out
+
+
+def test_stop_at_target_ends_the_run_at_its_first_evaluation_reaching_the_target():
+    from workbench import recipes
+    from workbench.experiment import Experiment, Variant
+
+    torch.set_num_threads(1)
+    r = recipes.baseline_recipe("digits", smoke=True, progress_bar=False)
+    splits = recipes.load_splits("digits", smoke=True)
+    exp = Experiment(splits, recipes.model_factory(r.model), r.config, [Variant("baseline")], seeds=[0],
+                     target=r.target, progress=False, warmup=False, stop_at_target=True)
+    rec = exp.run().records[0]
+    assert rec.stop_reason == "target reached"
+    evals = [row for row in rec.rows if not math.isnan(row.get("val_accuracy", math.nan))]
+    assert evals[-1]["effective_step"] == rec.steps_to_target  # nothing trained after the target
