@@ -97,12 +97,12 @@ def start_lab(workdir: Path, python: str) -> tuple[subprocess.Popen, str, str]:
     port, token = _free_port(), secrets.token_hex(16)
     env = os.environ | {"WORKBENCH_SMOKE": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings),
                         "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    log = open(workdir / "lab.log", "w")
-    proc = subprocess.Popen(
-        [python, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir / 'notebooks'}",
-         "--ServerApp.open_browser=False", "--LabApp.news_url=", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir / "notebooks")
+    with open(workdir / "lab.log", "w") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [python, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir / 'notebooks'}",
+             "--ServerApp.open_browser=False", "--LabApp.news_url=", "--allow-root"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir / "notebooks")
     base = f"http://127.0.0.1:{port}"
     _wait_http(f"{base}/api/status?token={token}", 60)
     return proc, base, token
