@@ -22,7 +22,12 @@ closed ``(dann - source_only) / (target_supervised - source_only)``, and whether
 source-only by more than the two spreads.
 
     python benchmarks/domain_adaptation.py [--quick] [--seeds N] [--threads N] [--device cpu|cuda]
-                                           [--out results.json]
+                                           [--workers N] [--out results.json]
+
+``--workers N`` runs the (direction, seed) jobs in N processes side by side (each with
+``--threads`` threads): the accuracies are those of a single process (every run is seeded
+on its own); the per-run seconds are then measured with N runs sharing the machine and are
+not a speed figure.
 
 Full mode: 3 seeds x 2 directions x 5 variants = 30 runs on the full data (pros_cons 36.7k
 training sentences, MR 8.5k): hours on a CPU, well under an hour on one GPU. ``--quick``:
@@ -38,8 +43,10 @@ The last line of stdout is one JSON object: ``{"benchmark": "domain_adaptation",
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -83,6 +90,37 @@ def table(source: str, target: str, summary: list[dict[str, Any]], seeds: int) -
     return "\n".join(lines)
 
 
+def _corpora(quick: bool) -> dict[str, Any]:
+    corpora = {n: load_splits(n, seed=0) for n in ("pros_cons", "mr")}
+    if quick:
+        corpora = {n: cap_splits(s, QUICK["train"], QUICK["val"], QUICK["test"], seed=0) for n, s in corpora.items()}
+    return corpora
+
+
+def _job(source: str, target: str, seed: int, variants: list[str], threads: int, device: str, quick: bool,
+         corpora: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every variant of one (direction, seed); in a worker process when ``threads`` is set."""
+    if threads:
+        torch.set_num_threads(threads)
+    corpora = corpora or _corpora(quick)
+    ds = domain_splits(corpora[source], corpora[target], source, target)
+    recipe = baseline_recipe(target, device=device)
+    config = recipe.config
+    if quick:  # validate once per epoch on the subsampled data
+        config = dataclasses.replace(config, eval_every_steps=None)
+    if seed == 0 or quick:
+        print(f"# {source} -> {target}: vocabulary {ds.info['vocab_size']}, overlap {ds.info['overlap']}, "
+              f"config {config.optimizer} lr {config.lr} batch {config.batch_size} epochs {config.epochs}",
+              flush=True)
+    runs = []
+    for v in variants:
+        r = run_variant(ds, v, seed, config, model=ENCODER, target_model=recipe.model)
+        print(f"  {source} -> {target} seed {seed} {v:<18} target {r['target_test_accuracy']:.4f} source "
+              f"{r['source_test_accuracy']:.4f} ({r['wall_time_s']:.0f} s)", flush=True)
+        runs.append(r)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="1,000 training sentences per corpus, seed 0")
@@ -90,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     p.add_argument("--device", default="cpu", help="torch device for every run (cpu, cuda)")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of the variants")
+    p.add_argument("--workers", type=int, default=1,
+                   help="run the (direction, seed) jobs in this many processes side by side")
     p.add_argument("--out", type=str, default=None, help="also write every run's figures as JSON here")
     args = p.parse_args(argv)
     if args.threads:
@@ -100,27 +140,31 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--variants: unknown {unknown}; known {list(VARIANTS)}")
     seeds = [0] if args.quick else list(range(args.seeds))
     t0 = time.perf_counter()
-    corpora = {n: load_splits(n, seed=0) for n in ("pros_cons", "mr")}
-    if args.quick:
-        corpora = {n: cap_splits(s, QUICK["train"], QUICK["val"], QUICK["test"], seed=0) for n, s in corpora.items()}
+    corpora = _corpora(args.quick) if args.workers <= 1 else None
+    jobs = [(source, target, seed) for source, target in DIRECTIONS for seed in seeds]
+    if args.workers > 1:
+        print(f"# {args.workers} worker processes, {args.threads or 'default'} thread(s) each: per-run "
+              "seconds are measured with runs side by side", flush=True)
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_job, s_, t_, seed, variants, args.threads, args.device, args.quick): job
+                       for s_, t_, seed in jobs for job in [(s_, t_, seed)]}
+            by_job = {}
+            for f in concurrent.futures.as_completed(futures):
+                by_job[futures[f]] = f.result()
+                if args.out:  # finished jobs survive a later crash
+                    with open(args.out + ".partial.jsonl", "a") as fh:
+                        for r in by_job[futures[f]]:
+                            fh.write(json.dumps(_json_clean({k: v for k, v in r.items() if k != "history"})) + "\n")
+    else:
+        by_job = {}
+        for s_, t_, seed in jobs:
+            by_job[(s_, t_, seed)] = _job(s_, t_, seed, variants, 0, args.device, args.quick, corpora)
     results, dump = [], []
     for source, target in DIRECTIONS:
-        ds = domain_splits(corpora[source], corpora[target], source, target)
-        recipe = baseline_recipe(target, device=args.device)
-        config = recipe.config
-        if args.quick:  # validate once per epoch on the subsampled data
-            config = dataclasses.replace(config, eval_every_steps=None)
-        print(f"# {source} -> {target}: vocabulary {ds.info['vocab_size']}, overlap {ds.info['overlap']}, "
-              f"config {config.optimizer} lr {config.lr} batch {config.batch_size} epochs {config.epochs}",
-              flush=True)
-        runs = []
-        for seed in seeds:
-            for v in variants:
-                r = run_variant(ds, v, seed, config, model=ENCODER, target_model=recipe.model)
-                print(f"  seed {seed} {v:<18} target {r['target_test_accuracy']:.4f} source "
-                      f"{r['source_test_accuracy']:.4f} ({r['wall_time_s']:.0f} s)", flush=True)
-                runs.append(r)
-                dump.append({"source": source, "target": target, **{k: v2 for k, v2 in r.items() if k != "history"}})
+        runs = [r for seed in seeds for r in by_job[(source, target, seed)]]
+        dump.extend({"source": source, "target": target, **{k: v2 for k, v2 in r.items() if k != "history"}}
+                    for r in runs)
         summary = summarize(runs)
         gap = gap_closed(summary)
         beats = beats_beyond_spread(summary)
