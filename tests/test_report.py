@@ -164,3 +164,21 @@ def test_run_export_and_render(tmp_path, monkeypatch):
                            html.read_text(encoding="utf-8"), count=1, flags=re.S))
     check_html = load_check_html()
     assert check_html.main([str(bare), "--notebook", str(executed)]) == 1
+
+
+def test_wrapped_table_wraps_only_the_named_text_columns():
+    import pandas as pd
+
+    from workbench.report import wrapped_table
+
+    df = pd.DataFrame({"claim": ["transfer 5x"], "notes": ["a long note " * 20], "source": ["docs/results/x.txt"]})
+    html = wrapped_table(df, wrap=("notes", "missing column"), width_em=20).to_html()
+    # the notes cell gets the wrapping properties, the claim cell does not
+    css = html.split("</style>")[0]
+    notes_rules = [r for r in css.split("}") if "white-space: normal" in r]
+    assert notes_rules and all("max-width: 20em" in r for r in notes_rules)
+    assert html.count("white-space: normal") == 1  # one rule, for the one notes cell
+    assert "a long note" in html and "transfer 5x" in html
+    assert "row_heading" not in html.split("</style>")[1]  # index hidden
+    with pytest.raises(ValueError, match="width_em"):
+        wrapped_table(df, width_em=0)

@@ -15,6 +15,9 @@
   :func:`format_percent`, :func:`format_count`, :func:`format_mean_std`) write numbers
   for people -- three significant figures, thousands separators, units -- and are what
   tables, titles and generated prose use everywhere in workbench.
+- :func:`wrapped_table` renders a table whose long text columns (notes, sources) wrap
+  inside a fixed width instead of widening the table past the page (in JupyterLab, Colab
+  and the exported HTML alike).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "format_seconds",
     "new_run_dir",
     "run_notebook",
+    "wrapped_table",
 ]
 
 #: Attribute put on the ``<script>`` that :func:`export_html` inserts, to find it again.
@@ -132,6 +136,32 @@ def format_mean_std(mean: Any, std: Any, n: int | None = None, unit: str = "", s
     if (n is not None and n < 2) or _bad(std):
         return format_number(mean, sig, unit, nan) + seeds
     return f"{format_number(mean, sig, nan=nan)} ± {format_number(std, 2, unit, nan)}{seeds}"
+
+
+def wrapped_table(df: Any, wrap: tuple[str, ...] | list[str] = ("notes", "source"), width_em: float = 22,
+                  hide_index: bool = True) -> Any:
+    """A ``pandas`` Styler of ``df`` whose columns named in ``wrap`` wrap their text within
+    ``width_em`` em (other columns keep one line where they fit), cells aligned to the top.
+
+    Use it to display tables with long free-text columns: pandas' plain HTML makes such a
+    table wider than the notebook or the exported page, and the last columns are cut off
+    or need a horizontal scroll. Columns in ``wrap`` that ``df`` lacks are ignored.
+
+    Raises:
+        ValueError: ``width_em`` not positive.
+    """
+    if not width_em > 0:
+        raise ValueError(f"width_em must be > 0 (em), got {width_em!r}")
+    cols = [c for c in wrap if c in df.columns]
+    styler = df.style
+    if hide_index:
+        styler = styler.hide(axis="index")
+    styler = styler.set_table_styles([{"selector": "td", "props": [("vertical-align", "top")]}])
+    if cols:
+        props = {"white-space": "normal", "min-width": f"{width_em / 2:g}em", "max-width": f"{width_em:g}em",
+                 "text-align": "left"}
+        styler = styler.set_properties(subset=cols, **props)
+    return styler
 
 
 class ChromiumNotFoundError(FileNotFoundError):
