@@ -28,6 +28,13 @@ Quick protocol (:data:`QUICK`; the main job must finish in 15 minutes on a 2-cor
   interleaved seed by seed; one untimed warm-up step per variant before the timed runs;
 - active learning: its own loop (:mod:`workbench.techniques.active`), random acquisition
   as the baseline at the same schedule, label budgets capped (digits 400, the active recipe's own; SUBJ 500);
+- domain adaptation (DANN against source-only, pros_cons -> MR, the MR recipe's
+  configuration, validated once per epoch) and multi-task learning (one shared Kim CNN for
+  SUBJ + MR, equal weights, round-robin, against the two single-task recipes, targets the
+  recipes' less 0.2, validated every 10 steps, stopping once every target is reached) on
+  stratified subsets of 1,000 training / 300 validation / 500 test sentences per corpus
+  (``text_cap``): DANN's figure is the ratio of MR test errors, source-only / DANN;
+  multi-task's the sum of the single-task times to target over the shared model's;
 - per-seed preparation that a user pays every time (EDA's copies, the stack's active
   selection) is charged to the variant's time; one-off reusable costs (word vectors,
   difficulty scores) are listed beside the figure, not charged.
@@ -63,7 +70,7 @@ from workbench.experiment import (
     Variant,
     effect_verdict,
 )
-from workbench.report import format_number, format_seconds
+from workbench.report import format_mean_std, format_number, format_seconds
 
 __all__ = [
     "CLAIMS", "FAMILY_ROWS", "QUICK", "SMOKE_PROTOCOL", "STACK_PARTS", "Claim", "ClaimsResult", "Progress",
@@ -80,6 +87,8 @@ LABELS_UNIT = "label saving to the target (random / strategy)"
 LOG_UNIT = "% of training time saved (log every 4th step)"
 COLLATE_UNIT = "% of training time saved (batched collator)"
 COMPILE_UNIT = "% of step time saved (compile)"
+DOMAIN_UNIT = "target-domain test error reduction (source-only error / DANN error)"
+MULTITASK_UNIT = "speedup to every task's target (time; sum of single-task times / shared model)"
 
 
 @dataclass(frozen=True)
@@ -156,14 +165,14 @@ FAMILY_ROWS: tuple[Claim, ...] = (
           "one-cycle learning-rate schedule (Smith & Topin 2019) against the tuned schedule",
           datasets=("digits",), skipped={"subj": "left out of the quick protocol's SUBJ budget; the SUBJ schedule "
                                                  "comparison: docs/results/schedules-subj-full-2026-11-22.txt"}),
-    Claim("domain_adaptation", "domain", "no seed figure", math.nan, "target-domain test accuracy gain",
-          "DANN pros_cons -> MR", kind="reference", datasets=(),
-          skipped={"all": "not run in the quick protocol: needs pros_cons (36.7k training sentences) -> MR; "
-                          "python benchmarks/domain_adaptation.py"}),
-    Claim("multitask", "multitask", "no seed figure", math.nan, "time-to-target of both tasks",
-          "one shared Kim CNN on SUBJ + MR against two single-task models", kind="reference", datasets=(),
-          skipped={"all": "not run in the quick protocol: needs MR as well; python benchmarks/multitask.py "
-                          "(docs/results/multitask-quick-2026-11-28.txt)"}),
+    Claim("domain_adaptation", "domain", "no seed figure", math.nan, DOMAIN_UNIT,
+          "DANN (Ganin et al. 2016: gradient reversal, lambda schedule) against source-only, pros_cons -> MR",
+          kind="domain", datasets=("subj",), skipped={"digits": "a text technique: the two domains are the "
+                                                                   "pros_cons and MR sentiment corpora"}),
+    Claim("multitask", "multitask", "no seed figure", math.nan, MULTITASK_UNIT,
+          "one shared Kim CNN on SUBJ + MR (equal weighting, round-robin) against two single-task models",
+          kind="multitask", datasets=("subj",), skipped={"digits": "a text technique: the tasks are the SUBJ and "
+                                                                      "MR corpora"}),
 )
 
 #: The seed's "conservative" combination and its multiplied expectation.
@@ -176,13 +185,17 @@ QUICK: dict[str, Any] = {
     "digits_epochs": 6, "subj_train": 2000, "subj_max_steps": 240, "subj_eval_every_steps": 20,
     "subj_target": 0.85, "active_budget": {"digits": 400, "subj": 500}, "stack_labels": 1000,
     "measure_epochs": 3, "measure_max_steps": None, "log_every": 4,
+    # domain adaptation and multi-task: stratified subsets per corpus (train / validation /
+    # test sentences); multi-task targets are the recipes' less text_relax (the subsets
+    # cannot reach the full-data targets), validated every text_eval_every_steps
+    "text_cap": (1000, 300, 500), "text_relax": 0.2, "text_eval_every_steps": 10, "multitask_epochs": 4,
 }
 
 #: Smoke mode: digits only, one seed, tiny budgets (headless tests; not measurements).
 SMOKE_PROTOCOL: dict[str, Any] = QUICK | {
     "datasets": ("digits",), "seeds": (0,), "digits_epochs": 2, "active_budget": {"digits": 30, "subj": 80},
     "measure_epochs": 1, "measure_max_steps": 10, "subj_train": 400, "subj_max_steps": 16, "subj_eval_every_steps": 4,
-    "stack_labels": 200,
+    "stack_labels": 200, "text_cap": (200, 100, 100), "multitask_epochs": 1,
 }
 
 
@@ -606,6 +619,108 @@ def _active_rows(claim: Claim, datasets: Sequence[str], seeds: Sequence[int], pr
     return rows
 
 
+def _pct(mean: float, sd: float, n: int) -> str:
+    """An accuracy in [0, 1] as ``"55.8 ± 1.2%"`` (no spread from one seed)."""
+    return format_mean_std(100 * mean, 100 * sd if n > 1 else math.nan, None, unit="%")
+
+
+def _domain_row(claim: Claim, seeds: Sequence[int], protocol: Mapping[str, Any],
+                progress: Progress) -> dict[str, Any]:
+    """DANN against source-only from pros_cons (product reviews) to MR (movie reviews), on
+    stratified subsets (``protocol["text_cap"]``), the MR recipe's configuration validated
+    once per epoch: per seed, the MR test error of source-only over DANN's (> 1: DANN
+    helps). Target labels are never read in training (:mod:`workbench.techniques.domain`)."""
+    import dataclasses
+
+    from workbench.recipes import baseline_recipe, load_splits
+    from workbench.techniques.domain import cap_splits, domain_splits, run_variant
+
+    n_train, n_val, n_test = protocol["text_cap"]
+    corpora = {n: cap_splits(load_splits(n, seed=0), n_train, n_val, n_test, seed=0) for n in ("pros_cons", "mr")}
+    ds = domain_splits(corpora["pros_cons"], corpora["mr"], "pros_cons", "mr")
+    recipe = baseline_recipe("mr")
+    config = dataclasses.replace(recipe.config, eval_every_steps=None, progress_bar=False)
+    acc: dict[str, list[float]] = {"source_only": [], "dann": []}
+    for seed in seeds:
+        for v in ("source_only", "dann"):
+            progress.start(f"pros_cons -> mr / seed {seed} / {v.replace('_', '-')}")
+            r = run_variant(ds, v, int(seed), config, model="kim_cnn", target_model=recipe.model)
+            acc[v].append(float(r["target_test_accuracy"]))
+            progress.done()
+    err = {v: [1.0 - a for a in xs] for v, xs in acc.items()}
+    ratios = [d / s if s > 0 else math.nan for s, d in zip(err["source_only"], err["dann"])]
+    per = [1.0 / r if r > 0 else math.nan for r in ratios]
+    mean, sd = _mean_sd(per)
+    (so_m, so_s), (da_m, da_s) = _mean_sd(acc["source_only"]), _mean_sd(acc["dann"])
+    gain = [100.0 * (d - s) for s, d in zip(acc["source_only"], acc["dann"])]
+    g_m, g_s = _mean_sd(gain)
+    n = len(seeds)
+    gain_text = f"{g_m:+.1f}" + (f" ± {g_s:.1f}" if n > 1 else "")
+    note = (f"{n_train:,} training sentences per domain, MR test {n_test:,}; MR test accuracy source-only "
+            f"{_pct(so_m, so_s, n)}, DANN {_pct(da_m, da_s, n)} ({gain_text} points); MR labels never read in "
+            f"training")
+    return _row(claim, "pros_cons → mr", "measured", mean, sd, n,
+                effect_verdict(n, float(np.mean(ratios)), _mean_sd(ratios)[1]), note, per_seed=per)
+
+
+def _multitask_row(claim: Claim, seeds: Sequence[int], protocol: Mapping[str, Any],
+                   progress: Progress) -> dict[str, Any]:
+    """One shared Kim CNN for SUBJ + MR (equal loss weights, round-robin task schedule)
+    against the two single-task tuned recipes, on stratified subsets
+    (``protocol["text_cap"]``), targets the recipes' less ``protocol["text_relax"]``: per
+    seed, the sum of the single-task times to target over the shared model's time until
+    both tasks reached theirs (training seconds; > 1: the shared model is cheaper)."""
+    from workbench.recipes import load_splits
+    from workbench.techniques.multitask import (
+        cap_splits,
+        multitask_experiment,
+        multitask_splits,
+        single_task_experiment,
+        task_targets,
+    )
+
+    tasks = ("subj", "mr")
+    n_train, n_val, n_test = protocol["text_cap"]
+    single = {t: cap_splits(load_splits(t, seed=0), n_train, n_val, n_test, seed=0) for t in tasks}
+    targets = task_targets(tasks, protocol["text_relax"])
+    every = protocol["text_eval_every_steps"]
+    sexp = single_task_experiment(single, seeds, targets, eval_every_steps=every)
+    mexp = multitask_experiment(multitask_splits(single), ["equal"], ["round_robin"], seeds, targets,
+                                pairs=[("equal", "round_robin")], eval_every_steps=every,
+                                epochs=protocol["multitask_epochs"])
+    for exp in (sexp, mexp):
+        exp.stop_at_target = True
+        exp.warm_up()
+    s_rec, m_rec = [], []
+    for seed in seeds:
+        for t in tasks:
+            progress.start(f"{t} / seed {seed} / single-task (multi-task baseline)")
+            s_rec.append(sexp.run_one(t, sexp.variants[0], seed))
+            progress.done()
+        progress.start(f"subj + mr / seed {seed} / shared model")
+        m_rec.append(mexp.run_one(next(iter(mexp.data)), mexp.variants[0], seed))
+        progress.done()
+    per, ratios = [], []
+    for seed in seeds:
+        single_t = sum(r.time_to_target_s for r in s_rec if r.seed == seed)
+        multi_t = next(r.time_to_target_s for r in m_rec if r.seed == seed)
+        ratios.append(multi_t / single_t)
+        per.append(single_t / multi_t)
+    acc = {t: (_mean_sd([r.test_metrics.get("test_accuracy", math.nan) for r in s_rec if r.dataset == t]),
+               _mean_sd([r.test_metrics.get(f"test_accuracy/{t}", math.nan) for r in m_rec])) for t in tasks}
+    n = len(seeds)
+    accs = "; ".join(f"{t} test accuracy single {_pct(*a, n)}, shared {_pct(*b, n)}" for t, (a, b) in acc.items())
+    note = (f"{n_train:,} training sentences per task; targets {', '.join(f'{t} {v:g}' for t, v in targets.items())} "
+            f"(the recipes' less {protocol['text_relax']:g}); {accs}")
+    if any(math.isnan(x) for x in ratios):
+        reached = sum(not math.isnan(x) for x in ratios)
+        return _row(claim, "subj + mr", "target missed", seeds=n, verdict=EFFECT_WORDS["no ratio"],
+                    note=note + f"; every target reached on {reached} of {n} seeds")
+    mean, sd = _mean_sd(per)
+    return _row(claim, "subj + mr", "measured", mean, sd, n,
+                effect_verdict(n, float(np.mean(ratios)), _mean_sd(ratios)[1]), note, per_seed=per)
+
+
 # --------------------------------------------------------------------------- the result
 
 class ClaimsResult:
@@ -835,7 +950,8 @@ def _commit(path: Path) -> str:
 
 #: prior seconds per run on a quiet 2-core CPU (the time-left estimate rescales them by the
 #: runs finished so far)
-PRIOR_S = {"digits": 2.0, "subj": 8.0, "active/digits": 6.0, "active/subj": 4.0, "measure": 1.5, "stack": 10.0}
+PRIOR_S = {"digits": 2.0, "subj": 8.0, "active/digits": 6.0, "active/subj": 4.0, "measure": 1.5, "stack": 10.0,
+           "domain": 6.0, "multitask": 6.0}
 
 
 def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | None = None, smoke: bool = False,
@@ -897,6 +1013,9 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
     measures = [c for c in CLAIMS if c.kind == "measure"]
     if "digits" in loaded:
         estimates += [PRIOR_S["measure"]] * (2 * len(seeds_) * len(measures))
+    text_rows = "subj" in loaded
+    if text_rows:  # domain adaptation: 2 runs per seed; multi-task: 2 single-task + 1 shared
+        estimates += [PRIOR_S["domain"]] * (2 * len(seeds_)) + [PRIOR_S["multitask"]] * (3 * len(seeds_))
     progress = Progress(estimates, path=progress_path, status=status, stream=stream)
 
     experiments: dict[str, ExperimentResult] = {}
@@ -952,6 +1071,10 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
                 note = (f"{length} of digits training per arm; the Trainer's own metrics logger (no W&B here: "
                         f"its cost is the record it writes)")
             rows.append(_saving_row(claim, "digits", a, b, note))
+    if text_rows:
+        rows.append(_domain_row(next(c for c in FAMILY_ROWS if c.key == "domain_adaptation"), seeds_, proto,
+                                progress))
+        rows.append(_multitask_row(next(c for c in FAMILY_ROWS if c.key == "multitask"), seeds_, proto, progress))
     # skipped rows: not applicable, not in the quick protocol, or data sets not run
     for claim in CLAIMS + FAMILY_ROWS:
         for d, why in claim.skipped.items():
