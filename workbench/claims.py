@@ -891,6 +891,27 @@ def _full_multitask(d: Mapping[str, Any]) -> str:
     return "time to all targets against single-task models: " + ", ".join(parts[:4]) + f" ({d.get('seeds')} seed)"
 
 
+def _full_domain(d: Mapping[str, Any]) -> str:
+    """Both directions: DANN's and source-only's target test accuracy, the gap closed."""
+    parts = []
+    for src, tgt in (("pros_cons", "mr"), ("mr", "pros_cons")):
+        rows = {r["variant"]: r for r in d["results"] if (r["source"], r["target"]) == (src, tgt)}
+        if "dann" not in rows or "source_only" not in rows:
+            continue
+        dn, so = rows["dann"], rows["source_only"]
+
+        def acc(r: Mapping[str, Any]) -> str:
+            sd = r.get("target_test_accuracy_std")
+            return f"{100 * r['target_test_accuracy_mean']:.1f}" + ("" if sd is None else f" ± {100 * sd:.1f}")
+
+        gap = dn.get("gap_closed")
+        parts.append(f"{src} -> {tgt}: DANN {acc(dn)}% vs source-only {acc(so)}% target test accuracy"
+                     + ("" if gap is None else f", gap closed {gap:.2f}"))
+    if not parts:
+        raise KeyError("no dann / source_only rows")
+    return "; ".join(parts) + f" ({d.get('seeds')} seeds)"
+
+
 def _full_overhead(d: Mapping[str, Any]) -> str:
     r = d["results"][0]
     return (f"the Trainer logging every {r['log_every_steps']} steps against a plain loop: {r['ratio_median']:.3f}x "
@@ -909,6 +930,8 @@ _FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = 
     "transfer": ("transfer-quick-2026-12-02.txt", "python benchmarks/transfer.py --quick", _full_transfer),
     "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick", _full_compile),
     "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py", _full_schedule),
+    "domain_adaptation": ("domain-adaptation-full-2026-12-03.txt", "python benchmarks/domain_adaptation.py --workers 2",
+                          _full_domain),
     "multitask": ("multitask-quick-2026-11-28.txt", "python benchmarks/multitask.py --quick", _full_multitask),
     "wandb_log_reduction": ("trainer-overhead-digits-log10-2026-11-22.txt", "python benchmarks/trainer_overhead.py",
                             _full_overhead),
