@@ -141,7 +141,8 @@ def format_mean_std(mean: Any, std: Any, n: int | None = None, unit: str = "", s
 def wrapped_table(df: Any, wrap: tuple[str, ...] | list[str] = ("notes", "source"), width_em: float = 22,
                   hide_index: bool = True) -> Any:
     """A ``pandas`` Styler of ``df`` whose columns named in ``wrap`` wrap their text within
-    ``width_em`` em (other columns keep one line where they fit), cells aligned to the top.
+    ``width_em`` em (other columns keep one line where they fit), cells aligned to the top,
+    text columns to the left.
 
     Use it to display tables with long free-text columns: pandas' plain HTML makes such a
     table wider than the notebook or the exported page, and the last columns are cut off
@@ -153,10 +154,13 @@ def wrapped_table(df: Any, wrap: tuple[str, ...] | list[str] = ("notes", "source
     if not width_em > 0:
         raise ValueError(f"width_em must be > 0 (em), got {width_em!r}")
     cols = [c for c in wrap if c in df.columns]
+    text = [c for c in df.columns if df[c].dtype == object]
     styler = df.style
     if hide_index:
         styler = styler.hide(axis="index")
     styler = styler.set_table_styles([{"selector": "td", "props": [("vertical-align", "top")]}])
+    if text:  # words read from the left (JupyterLab right-aligns every cell)
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
     if cols:
         props = {"white-space": "normal", "min-width": f"{width_em / 2:g}em", "max-width": f"{width_em:g}em",
                  "text-align": "left"}
