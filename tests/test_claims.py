@@ -90,6 +90,15 @@ def test_progress_line_format_file_and_status(tmp_path):
     assert "run 2 of 2: subj / seed 1 / eda" in p.lines[1]
 
 
+def test_progress_note_is_shown_but_not_counted(tmp_path):
+    path = tmp_path / "progress.log"
+    p = claims.Progress([5.0], path=path, stream=None)
+    line = p.note("preparing: word vectors")
+    assert re.fullmatch(r"\[claims\] preparing: word vectors \| \d+s elapsed", line), line
+    assert p.finished == [] and path.read_text().splitlines() == [line]
+    assert "run 1 of 1" in p.start("digits / seed 0 / baseline")
+
+
 def test_smoke_run_on_real_digits_gives_a_row_per_claim(tmp_path):
     torch.set_num_threads(1)
     result = claims.run_claims(smoke=True, stream=None)

@@ -272,6 +272,11 @@ class Progress:
         """The run announced last has finished."""
         self.finished.append(time.perf_counter() - self._run_t0)
 
+    def note(self, text: str) -> str:
+        """A line about work outside the planned runs (e.g. one-off preparation), with the
+        time elapsed; it does not count as a run."""
+        return self._emit(f"[claims] {text} | {_clock(time.perf_counter() - self._t0)} elapsed")
+
     def finish(self) -> str:
         return self._emit(f"[claims] done: {len(self.finished)} runs in {_clock(time.perf_counter() - self._t0)}")
 
@@ -1021,6 +1026,12 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
     loaded = _datasets(proto, smoke)
     prep = _Prep()
     plans = {}
+    # the line and the time-left estimate of the runs come once the plan is known; its
+    # preparation (word vectors, the first time: minutes) is announced meanwhile
+    progress = Progress([], path=progress_path, status=status, stream=stream)
+    if "subj" in loaded:
+        progress.note("preparing: the pretraining corpus and word vectors for the transfer rows (one-off and "
+                      "cached; a few minutes the first time, seconds after)")
     for d, ds in loaded.items():
         variants, data, _ = _variants(ds, prep, proto, smoke, stack)
         plans[d] = (variants, data)
@@ -1039,7 +1050,7 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
     text_rows = "subj" in loaded
     if text_rows:  # domain adaptation: 2 runs per seed; multi-task: 2 single-task + 1 shared
         estimates += [PRIOR_S["domain"]] * (2 * len(seeds_)) + [PRIOR_S["multitask"]] * (3 * len(seeds_))
-    progress = Progress(estimates, path=progress_path, status=status, stream=stream)
+    progress.estimates = [float(e) for e in estimates]
 
     experiments: dict[str, ExperimentResult] = {}
     rows: list[dict[str, Any]] = []
