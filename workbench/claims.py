@@ -976,10 +976,10 @@ def _commit(path: Path) -> str:
 
 # --------------------------------------------------------------------------- the runner
 
-#: prior seconds per run on a quiet 2-core CPU (the time-left estimate rescales them by the
-#: runs finished so far)
-PRIOR_S = {"digits": 2.0, "subj": 8.0, "active/digits": 6.0, "active/subj": 4.0, "measure": 1.5, "stack": 10.0,
-           "domain": 6.0, "multitask": 6.0}
+#: prior seconds per run on a quiet 2-core CPU, from the full run of 2026-12-03 (87 runs in
+#: 8 min 43 s; the time-left estimate rescales them by the runs finished so far)
+PRIOR_S = {"digits": 1.3, "subj": 9.0, "active/digits": 16.0, "active/subj": 4.0, "measure": 1.5, "stack": 8.0,
+           "domain": 7.5, "multitask": 3.0}
 
 
 def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | None = None, smoke: bool = False,
