@@ -77,3 +77,41 @@ def test_integration_panel_reruns_the_comparison_with_the_chosen_values():
     controls["datasets"].value = ()
     panel.button.click()
     assert panel.state == "error" and "at least one data set" in panel.status.value
+
+
+def test_integration_claims_panel_measures_the_chosen_claims():
+    """The integration notebook's panel (workbench.claims): choose claims, seeds and budget
+    as a user would, press Measure; only the chosen claims come back, on the chosen data."""
+    from workbench import claims
+
+    controls = claims.panel_controls(smoke=True)
+    panel, _ = ui.control_panel(controls, lambda **kw: claims.rerun_panel_callback(**kw, smoke=True),
+                                  run_label="Measure", preview=claims.describe_rerun, enabled=claims.panel_enabled)
+    # digits only: the SUBJ budget and the stack are disabled, the digits budget is not
+    assert controls["subj_max_steps"].disabled and controls["stack"].disabled
+    assert not controls["digits_epochs"].disabled
+    controls["claims"].value = ("curriculum", "vision_collator")
+    controls["digits_epochs"].value = 1
+    assert "2 claims on digits; 1 seed" in panel.preview.value and "digits <= 1 epochs" in panel.preview.value
+    panel.button.click()
+    assert panel.last_error is None, panel.last_error
+    result = panel.last_result
+    assert {claims._key_of(r["claim"]) for r in result.rows} == {"curriculum", "vision_collator"}
+    assert {r["dataset"] for r in result.rows} == {"digits", "subj"}  # vision collator: a reason for SUBJ
+    assert result.protocol["digits_epochs"] == 1 and list(result.protocol["seeds"]) == [0]
+    measured = [r for r in result.rows if r["dataset"] == "digits"]
+    assert all(r["seeds"] == 1 for r in measured)
+    assert "<table" in result._repr_html_()
+    controls["claims"].value = ()
+    assert "choose at least one claim" in panel.preview.value
+    panel.button.click()
+    assert panel.state == "error" and "at least one claim" in panel.status.value
+
+
+def test_run_claims_rejects_unknown_claim_keys_before_any_run():
+    from workbench import claims
+
+    with pytest.raises(ValueError, match="curriculum"):
+        claims.run_claims(smoke=True, stream=None, only=["warp_speed"])
+    with pytest.raises(ValueError, match="at least one claim"):
+        claims.run_claims(smoke=True, stream=None, only=[])

@@ -397,8 +397,10 @@ def _stack_variant(parts: Sequence[str], ds: _DataSet, prep: _Prep, vectors: Any
 
 
 def _variants(ds: _DataSet, prep: _Prep, protocol: Mapping[str, Any], smoke: bool,
-              stack: bool) -> tuple[list[tuple[Claim, Variant]], dict[str, Callable[[Any, int], Any]], Any]:
-    """The representative variant of every training claim applicable to ``ds``."""
+              stack: bool, keys: set[str] | None = None
+              ) -> tuple[list[tuple[Claim, Variant]], dict[str, Callable[[Any, int], Any]], Any]:
+    """The representative variant of every training claim applicable to ``ds`` (of those
+    in ``keys``, when given)."""
     from workbench.recipes import schedule_changes
     from workbench.techniques.augment.dataset import augment_splits
     from workbench.techniques.augment.eda import recommended_config
@@ -410,7 +412,8 @@ def _variants(ds: _DataSet, prep: _Prep, protocol: Mapping[str, Any], smoke: boo
     out: list[tuple[Claim, Variant]] = []
     data: dict[str, Callable[[Any, int], Any]] = {}
     vectors = None
-    applicable = {c.key for c in CLAIMS + FAMILY_ROWS if c.kind == "train" and ds.name in c.datasets}
+    applicable = {c.key for c in CLAIMS + FAMILY_ROWS if c.kind == "train" and ds.name in c.datasets
+                  and (keys is None or c.key in keys)}
     if "curriculum" in applicable:
         out.append((by_key["curriculum"], Variant("curriculum", sampler=paced_sampler_factory("curriculum",
                                                                                              "fixed_exponential"))))
@@ -422,8 +425,9 @@ def _variants(ds: _DataSet, prep: _Prep, protocol: Mapping[str, Any], smoke: boo
             return aug
         out.append((by_key["augmentation"], Variant("eda")))
         data["eda"] = eda
-    if "transfer" in applicable:
+    if "transfer" in applicable or (stack and ds.name == "subj"):
         vectors = _word_vectors(prep.notes)
+    if "transfer" in applicable:
         out.append((by_key["transfer"], Variant("kim non-static (word2vec)", model_factory=kim_cnn_factory(
             ds.splits.vocab, vectors, mode="non-static"))))
     for key, tech in (("gradient_caching", "gradient-caching"), ("difficulty_prediction", "difficulty-prediction")):
@@ -773,6 +777,18 @@ class ClaimsResult:
                         "notes": r["note"]})
         return pd.DataFrame(out)
 
+    def _repr_html_(self) -> str:
+        """The caption, the claims table and (when run) the stack table, long text wrapped."""
+        import html
+
+        from workbench.report import wrapped_table
+
+        parts = [f"<p>{html.escape(self.caption())}</p>",
+                 wrapped_table(self.table(), wrap=("notes", "source", "full benchmark")).to_html()]
+        if self.stack_rows:
+            parts.append(wrapped_table(self.stack_table()).to_html())
+        return "\n".join(parts)
+
     def stack_table(self):
         import pandas as pd
 
@@ -984,7 +1000,8 @@ PRIOR_S = {"digits": 1.3, "subj": 9.0, "active/digits": 16.0, "active/subj": 4.0
 
 def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | None = None, smoke: bool = False,
                stack: bool = True, status: Any = None, progress_path: str | os.PathLike | None = None,
-               stream: Any = "stderr", protocol: Mapping[str, Any] | None = None) -> ClaimsResult:
+               stream: Any = "stderr", protocol: Mapping[str, Any] | None = None,
+               only: Sequence[str] | None = None) -> ClaimsResult:
     """Measure every claim of :data:`CLAIMS` (and the families of :data:`FAMILY_ROWS`)
     against the tuned baseline under the quick protocol (module docstring).
 
@@ -1005,9 +1022,12 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
             ``$WORKBENCH_PROGRESS_FILE``).
         stream: where progress lines are printed (default stderr; None: nowhere).
         protocol: overrides of the protocol's entries.
+        only: the claim keys to measure (:data:`CLAIMS` and :data:`FAMILY_ROWS`, e.g.
+            ``["curriculum", "transfer"]``); the table then holds only their rows. Default:
+            every claim.
 
     Raises:
-        ValueError: an unknown data set or no seeds (before any run).
+        ValueError: an unknown data set or claim key, no claims, or no seeds (before any run).
     """
     from workbench.recipes import model_factory
 
@@ -1022,6 +1042,10 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
         raise ValueError(f"datasets must be a non-empty subset of ('digits', 'subj'); got {list(proto['datasets'])}")
     if not proto["seeds"]:
         raise ValueError("run_claims needs at least one seed")
+    all_keys = [c.key for c in CLAIMS + FAMILY_ROWS]
+    keys = set(all_keys) if only is None else set(only)
+    if not keys or keys - set(all_keys):
+        raise ValueError(f"only must name at least one claim of {all_keys}; got {list(only or [])}")
     seeds_ = list(proto["seeds"])
     loaded = _datasets(proto, smoke)
     prep = _Prep()
@@ -1029,11 +1053,11 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
     # the line and the time-left estimate of the runs come once the plan is known; its
     # preparation (word vectors, the first time: minutes) is announced meanwhile
     progress = Progress([], path=progress_path, status=status, stream=stream)
-    if "subj" in loaded:
+    if "subj" in loaded and ("transfer" in keys or stack):
         progress.note("preparing: the pretraining corpus and word vectors for the transfer rows (one-off and "
                       "cached; a few minutes the first time, seconds after)")
     for d, ds in loaded.items():
-        variants, data, _ = _variants(ds, prep, proto, smoke, stack)
+        variants, data, _ = _variants(ds, prep, proto, smoke, stack, keys)
         plans[d] = (variants, data)
     # the plan, for the time-left estimate
     estimates: list[float] = []
@@ -1042,14 +1066,16 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
             estimates += [PRIOR_S["stack"] if v.name.startswith("stack") else PRIOR_S[d]
                           for v in [Variant("baseline")] + [v for _, v in variants]]
     active_claim = next(c for c in CLAIMS if c.key == "active_learning")
-    active_sets = [d for d in proto["datasets"] if d in active_claim.datasets]
+    active_sets = [d for d in proto["datasets"] if d in active_claim.datasets and "active_learning" in keys]
     estimates += [PRIOR_S[f"active/{d}"] for d in active_sets for _ in seeds_ for _ in range(2)]
-    measures = [c for c in CLAIMS if c.kind == "measure"]
+    measures = [c for c in CLAIMS if c.kind == "measure" and c.key in keys]
     if "digits" in loaded:
         estimates += [PRIOR_S["measure"]] * (2 * len(seeds_) * len(measures))
     text_rows = "subj" in loaded
-    if text_rows:  # domain adaptation: 2 runs per seed; multi-task: 2 single-task + 1 shared
-        estimates += [PRIOR_S["domain"]] * (2 * len(seeds_)) + [PRIOR_S["multitask"]] * (3 * len(seeds_))
+    if text_rows and "domain_adaptation" in keys:  # 2 runs per seed
+        estimates += [PRIOR_S["domain"]] * (2 * len(seeds_))
+    if text_rows and "multitask" in keys:  # 2 single-task + 1 shared per seed
+        estimates += [PRIOR_S["multitask"]] * (3 * len(seeds_))
     progress.estimates = [float(e) for e in estimates]
 
     experiments: dict[str, ExperimentResult] = {}
@@ -1105,12 +1131,15 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
                 note = (f"{length} of digits training per arm; the Trainer's own metrics logger (no W&B here: "
                         f"its cost is the record it writes)")
             rows.append(_saving_row(claim, "digits", a, b, note))
-    if text_rows:
+    if text_rows and "domain_adaptation" in keys:
         rows.append(_domain_row(next(c for c in FAMILY_ROWS if c.key == "domain_adaptation"), seeds_, proto,
                                 progress))
+    if text_rows and "multitask" in keys:
         rows.append(_multitask_row(next(c for c in FAMILY_ROWS if c.key == "multitask"), seeds_, proto, progress))
     # skipped rows: not applicable, not in the quick protocol, or data sets not run
     for claim in CLAIMS + FAMILY_ROWS:
+        if claim.key not in keys:
+            continue
         for d, why in claim.skipped.items():
             if d == "all" or d in proto["datasets"]:
                 note = why
@@ -1127,6 +1156,91 @@ def run_claims(datasets: Sequence[str] | None = None, seeds: Sequence[int] | Non
     rows.sort(key=lambda r: (order.get(_key_of(r["claim"]), 99), r["dataset"]))
     progress.finish()
     return ClaimsResult(rows, stack_rows, experiments, proto, smoke, time.perf_counter() - t_start)
+
+
+# --------------------------------------------------------------------------- notebook panel
+
+def panel_controls(smoke: bool = False) -> dict[str, Any]:
+    """The integration notebook's controls (``ipywidgets``), for
+    :func:`workbench.ui.control_panel` with :func:`rerun_panel_callback`: the data sets,
+    the claims to measure (the representative variant of each), the number of seeds, the
+    budget (digits epochs, SUBJ optimizer steps) and whether to run the combined stack.
+    Defaults: a small run (digits, curriculum, one seed), the protocol's budgets."""
+    import ipywidgets as w
+
+    proto = SMOKE_PROTOCOL if smoke else QUICK
+    layout = w.Layout(width="460px")
+    style = {"description_width": "120px"}
+    return {
+        "datasets": w.SelectMultiple(options=["digits", "subj"], value=("digits",), description="data sets",
+                                     rows=2, layout=layout, style=style),
+        "claims": w.SelectMultiple(options=[(c.label, c.key) for c in CLAIMS + FAMILY_ROWS], value=("curriculum",),
+                                   description="claims", rows=8, layout=layout, style=style),
+        "seeds": w.IntSlider(value=1, min=1, max=5, description="seeds", layout=layout, style=style),
+        "digits_epochs": w.IntSlider(value=int(proto["digits_epochs"]), min=1, max=12, description="digits epochs",
+                                     layout=layout, style=style),
+        "subj_max_steps": w.IntSlider(value=int(proto["subj_max_steps"]), min=8, max=480, step=8,
+                                      description="SUBJ steps", layout=layout, style=style),
+        "stack": w.Checkbox(value=False, description="combined stack and ablation (SUBJ)", indent=False),
+    }
+
+
+def panel_enabled(datasets: Sequence[str], **_: Any) -> list[str]:
+    """The controls the current choice uses: a budget only for a chosen data set, the stack
+    only with SUBJ (for :func:`workbench.ui.control_panel`'s ``enabled``)."""
+    used = ["datasets", "claims", "seeds"]
+    if "digits" in datasets:
+        used.append("digits_epochs")
+    if "subj" in datasets:
+        used += ["subj_max_steps", "stack"]
+    return used
+
+
+def describe_rerun(datasets: Sequence[str], claims: Sequence[str], seeds: int, digits_epochs: int,
+                   subj_max_steps: int, stack: bool) -> str:
+    """The run the panel's settings ask for, in one line (its preview)."""
+    if not datasets:
+        return "choose at least one data set"
+    if not claims:
+        return "choose at least one claim"
+    budget = []
+    if "digits" in datasets:
+        budget.append(f"digits <= {digits_epochs} epochs")
+    if "subj" in datasets:
+        budget.append(f"SUBJ <= {subj_max_steps} steps")
+    extra = " + the stack and its ablation" if stack and "subj" in datasets else ""
+    return (f"{len(claims)} claim{'s' if len(claims) != 1 else ''}{extra} on {' and '.join(datasets)}; "
+            f"{seeds} seed{'s' if seeds != 1 else ''} (3 or more for a verdict); {'; '.join(budget)}")
+
+
+def rerun_panel_callback(datasets: Sequence[str], claims: Sequence[str], seeds: int, digits_epochs: int,
+                         subj_max_steps: int, stack: bool, smoke: bool = False, status: Any = None) -> ClaimsResult:
+    """Measure the chosen claims again (:func:`run_claims` with ``only=claims``, seeds
+    ``0 .. seeds-1`` and the budgets in place of the protocol's), display the verdicts and
+    the claims plot, and return the :class:`ClaimsResult` (shown as its table).
+
+    Raises:
+        ValueError: no data set or no claim chosen, fewer than one seed or epoch, or fewer
+            than 8 SUBJ steps (before any run).
+    """
+    from IPython.display import display
+
+    if not datasets:
+        raise ValueError("choose at least one data set (digits, subj)")
+    if not claims:
+        raise ValueError("choose at least one claim")
+    if int(seeds) < 1 or int(digits_epochs) < 1 or int(subj_max_steps) < 8:
+        raise ValueError(f"seeds and digits epochs must be >= 1 and SUBJ steps >= 8; got {seeds}, "
+                         f"{digits_epochs}, {subj_max_steps}")
+    result = run_claims(datasets=list(datasets), seeds=range(int(seeds)), smoke=smoke,
+                        stack=bool(stack) and "subj" in datasets, status=status, stream=None,
+                        protocol={"digits_epochs": int(digits_epochs), "subj_max_steps": int(subj_max_steps)},
+                        only=list(claims))
+    for line in result.verdicts():
+        print("-", line)
+    if any(r["status"] == "measured" for r in result.rows + result.stack_rows):
+        display(plot_claims(result))
+    return result
 
 
 # --------------------------------------------------------------------------- plots
