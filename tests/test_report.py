@@ -180,5 +180,10 @@ def test_wrapped_table_wraps_only_the_named_text_columns():
     assert html.count("white-space: normal") == 1  # one rule, for the one notes cell
     assert "a long note" in html and "transfer 5x" in html
     assert "row_heading" not in html.split("</style>")[1]  # index hidden
+    # text columns read from the left; numbers keep the notebook's right alignment
+    df2 = pd.DataFrame({"claim": ["a"], "seeds": [3]})
+    css2 = wrapped_table(df2).to_html().split("</style>")[0]
+    left = [r for r in css2.split("}") if "text-align: left" in r]
+    assert left and all("col0" in r and "col1" not in r for r in left)
     with pytest.raises(ValueError, match="width_em"):
         wrapped_table(df, width_em=0)

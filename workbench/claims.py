@@ -884,9 +884,9 @@ def _full_curriculum(d: Mapping[str, Any]) -> str:
 
 
 def _full_augmentation(d: Mapping[str, Any]) -> str:
-    return "; ".join(f"{r['dataset']} {r['size_label']} sentences: test accuracy {100 * r['gain_mean']:+.1f} ± "
-                     f"{100 * r['gain_std']:.1f} points with EDA (paper {100 * r['paper_gain']:+.1f})"
-                     for r in d["results"]) + f" ({d.get('seeds')} seeds)"
+    return "EDA's test accuracy gain in points (paper's): " + "; ".join(
+        f"{r['dataset']} {r['size_label']}: {100 * r['gain_mean']:+.1f} ± {100 * r['gain_std']:.1f} "
+        f"({100 * r['paper_gain']:+.1f})" for r in d["results"]) + f" ({d.get('seeds')} seeds)"
 
 
 def _full_transfer(d: Mapping[str, Any]) -> str:

@@ -154,7 +154,9 @@ def wrapped_table(df: Any, wrap: tuple[str, ...] | list[str] = ("notes", "source
     if not width_em > 0:
         raise ValueError(f"width_em must be > 0 (em), got {width_em!r}")
     cols = [c for c in wrap if c in df.columns]
-    text = [c for c in df.columns if df[c].dtype == object]
+    from pandas.api.types import is_numeric_dtype
+
+    text = [c for c in df.columns if not is_numeric_dtype(df[c])]
     styler = df.style
     if hide_index:
         styler = styler.hide(axis="index")
