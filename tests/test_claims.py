@@ -143,6 +143,9 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     src = figures["curriculum"]["source"]
     assert src.startswith("docs/results/curriculum-full") and "python benchmarks/curriculum.py" in src
     assert "commit" in src
+    # the other thorough files parse into a figure (not "see the file")
+    assert figures["active_learning"]["figure"].startswith("label saving vs random: digits: entropy")
+    assert "DANN" in figures["domain_adaptation"]["figure"] and "gap closed" in figures["domain_adaptation"]["figure"]
 
 
 def test_nothing_in_the_package_imports_claims():

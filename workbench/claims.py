@@ -912,6 +912,24 @@ def _full_multitask(d: Mapping[str, Any]) -> str:
     return "time to all targets against single-task models: " + ", ".join(parts[:4]) + f" ({d.get('seeds')} seed)"
 
 
+def _full_active(d: Mapping[str, Any]) -> str:
+    """Entropy (the claims table's variant) and the best strategy per data set, as label
+    savings (random's labels to target / the strategy's)."""
+    parts = []
+    for ds in dict.fromkeys(r["dataset"] for r in d["results"]):
+        rows = [r for r in d["results"] if r["dataset"] == ds and r["strategy"] != "random"]
+        ent = next((r for r in rows if r["strategy"] == "entropy"), None)
+        ok = [r for r in rows if r.get("labels_to_target_ratio_vs_random")]
+        best = min(ok, key=lambda r: r["labels_to_target_ratio_vs_random"]) if ok else None
+        text = f"{ds}: entropy {_speedup_text((ent or {}).get('labels_to_target_ratio_vs_random'))}"
+        if best is not None and best is not ent:
+            text += f", best {best['strategy']} {_speedup_text(best['labels_to_target_ratio_vs_random'])}"
+        parts.append(text)
+    if not parts:
+        raise KeyError("no strategy rows")
+    return "label saving vs random: " + "; ".join(parts) + f" ({d.get('seeds')} seeds)"
+
+
 def _full_domain(d: Mapping[str, Any]) -> str:
     """Both directions: DANN's and source-only's target test accuracy, the gap closed."""
     parts = []
@@ -951,6 +969,8 @@ _FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = 
     "transfer": ("transfer-quick-2026-12-02.txt", "python benchmarks/transfer.py --quick", _full_transfer),
     "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick", _full_compile),
     "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py", _full_schedule),
+    "active_learning": ("active-learning-full-2026-12-03.txt",
+                        "python benchmarks/active_learning.py --datasets digits / subj", _full_active),
     "domain_adaptation": ("domain-adaptation-full-2026-12-03.txt", "python benchmarks/domain_adaptation.py --workers 2",
                           _full_domain),
     "multitask": ("multitask-quick-2026-11-28.txt", "python benchmarks/multitask.py --quick", _full_multitask),
