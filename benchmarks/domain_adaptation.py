@@ -147,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
               "seconds are measured with runs side by side", flush=True)
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_job, s_, t_, seed, variants, args.threads, args.device, args.quick): job
-                       for s_, t_, seed in jobs for job in [(s_, t_, seed)]}
+            futures = {pool.submit(_job, *job, variants, args.threads, args.device, args.quick): job for job in jobs}
             by_job = {}
             for f in concurrent.futures.as_completed(futures):
                 by_job[futures[f]] = f.result()
@@ -157,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                         for r in by_job[futures[f]]:
                             fh.write(json.dumps(_json_clean({k: v for k, v in r.items() if k != "history"})) + "\n")
     else:
-        by_job = {}
-        for s_, t_, seed in jobs:
-            by_job[(s_, t_, seed)] = _job(s_, t_, seed, variants, 0, args.device, args.quick, corpora)
+        by_job = {job: _job(*job, variants, 0, args.device, args.quick, corpora) for job in jobs}
     results, dump = [], []
     for source, target in DIRECTIONS:
         runs = [r for seed in seeds for r in by_job[(source, target, seed)]]

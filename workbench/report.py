@@ -146,16 +146,23 @@ def wrapped_table(df: Any, wrap: tuple[str, ...] | list[str] = ("notes", "source
 
     Use it to display tables with long free-text columns: pandas' plain HTML makes such a
     table wider than the notebook or the exported page, and the last columns are cut off
-    or need a horizontal scroll. Columns in ``wrap`` that ``df`` lacks are ignored.
+    or need a horizontal scroll. The values are shown unchanged (no rounding or escaping
+    beyond pandas' own).
+
+    Args:
+        df: a ``pandas.DataFrame`` of any shape ``[rows, columns]``.
+        wrap: names of the columns to wrap; names ``df`` lacks are ignored.
+        width_em: the wrapped columns' maximum width, in em (their minimum is half of it).
+        hide_index: leave out the row index.
 
     Raises:
         ValueError: ``width_em`` not positive.
     """
+    from pandas.api.types import is_numeric_dtype
+
     if not width_em > 0:
         raise ValueError(f"width_em must be > 0 (em), got {width_em!r}")
     cols = [c for c in wrap if c in df.columns]
-    from pandas.api.types import is_numeric_dtype
-
     text = [c for c in df.columns if not is_numeric_dtype(df[c])]
     styler = df.style
     if hide_index:
