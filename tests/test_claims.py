@@ -146,6 +146,8 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     # the other thorough files parse into a figure (not "see the file")
     assert figures["active_learning"]["figure"].startswith("label saving vs random: digits: entropy")
     assert "DANN" in figures["domain_adaptation"]["figure"] and "gap closed" in figures["domain_adaptation"]["figure"]
+    mt = figures["multitask"]["figure"]
+    assert mt.startswith("time to all targets") and "dwa/round_robin 0.78x" in mt and "(3 seeds)" in mt
 
 
 def test_nothing_in_the_package_imports_claims():
