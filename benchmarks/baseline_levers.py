@@ -23,14 +23,19 @@ Two parts, on the tuned SUBJ (and MR) Kim-CNN recipes of ``workbench/recipes.py`
    less sensitive than wall time to other processes on a shared machine).
    bf16 and the sparse embedding are measured in part 1 only (bf16 is ~10x slower per
    step on a CPU without bf16 arithmetic; the sparse embedding needs two optimizers,
-   which the Trainer does not take).
+   which the Trainer does not take). ``threads2`` and ``adopted_threads2`` (not in the
+   default set) run today's and the adopted recipe with two intra-op threads: the machine's
+   second core, which torch uses by default on a quiet machine (every other figure here
+   is at one thread, as the other benchmarks; two threads on a shared machine
+   oversubscribe the cores and run slower).
 
     python benchmarks/baseline_levers.py [--quick] [--datasets subj mr] [--seeds N]
-                  [--levers before fused length_grouping fused_grouped adopted]
+                  [--levers before fused length_grouping fused_grouped adopted
+                            threads2 adopted_threads2]
 
 ``--quick``: SUBJ, seed 0, 2 epochs (the target is reached at epoch 2), 30 timed steps
 (about 7 minutes on one thread on a quiet machine). Full: SUBJ and MR, seeds 0-2, the recipes' epochs, 60
-timed steps. One torch thread (as ``benchmarks/baselines.py``). Last stdout line: one JSON
+timed steps. One torch thread (as ``benchmarks/baselines.py``) unless a lever says otherwise. Last stdout line: one JSON
 object ``{"benchmark": "baseline_levers", "step": [...], "runs": [...], "summary": [...],
 "numerics": {...}}``.
 """
@@ -70,6 +75,9 @@ RUN_LEVERS: dict[str, dict[str, Any]] = {
     "length_grouping": {"optimizer_impl": "default", "group_by_length": True},
     "fused_grouped": {"optimizer_impl": "fused", "group_by_length": True},
     "adopted": {},
+    # torch intra-op threads (not a config field: process-wide, set around the run)
+    "threads2": {"optimizer_impl": "default", "group_by_length": False, "_threads": 2},
+    "adopted_threads2": {"_threads": 2},
 }
 
 #: step levers: (optimizer implementation, length grouping, bf16, sparse embedding, threads)
@@ -83,6 +91,8 @@ STEP_LEVERS: dict[str, dict[str, Any]] = {
     "2 threads": {"threads": 2},
     "fused + grouping": {"impl": "fused", "grouped": True},
     "fused + grouping + sparse embedding": {"impl": "fused", "grouped": True, "sparse": True},
+    "fused + 2 threads": {"impl": "fused", "threads": 2},
+    "fused + grouping + 2 threads": {"impl": "fused", "grouped": True, "threads": 2},
 }
 
 
@@ -188,10 +198,13 @@ def run_part(datasets: list[str], seeds: list[int], levers: list[str], epochs: i
               f"{epochs or recipe.config.epochs} epochs", flush=True)
         for lever in levers:
             changes = dict(RUN_LEVERS[lever]) | ({"epochs": epochs} if epochs else {})
+            threads = changes.pop("_threads", 1)
             for s in seeds:
+                torch.set_num_threads(threads)
                 c0 = time.process_time()
                 r = train(d, splits, s, changes)
-                r |= {"cpu_s": time.process_time() - c0,"dataset": d, "lever": lever, "s_per_epoch": r["wall_time_s"] / max(r["epochs"], 1e-9)}
+                torch.set_num_threads(1)
+                r |= {"threads": threads, "cpu_s": time.process_time() - c0,"dataset": d, "lever": lever, "s_per_epoch": r["wall_time_s"] / max(r["epochs"], 1e-9)}
                 runs.append(r)
                 print(f"  {lever:<16} seed {s}: {r['s_per_epoch']:6.2f} s/epoch, time to target "
                       f"{r['time_to_target_s'] if r['time_to_target_s'] is not None else float('nan'):6.2f} s "
@@ -230,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="SUBJ, seed 0, 2 epochs, 30 timed steps")
     p.add_argument("--datasets", nargs="+", default=None, choices=["subj", "mr", "pros_cons"])
     p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; --quick 1)")
-    p.add_argument("--levers", nargs="+", default=list(RUN_LEVERS), choices=list(RUN_LEVERS))
+    p.add_argument("--levers", nargs="+", default=[k for k in RUN_LEVERS if "threads" not in k],
+                   choices=list(RUN_LEVERS), help="part 2's runs (default: every lever at one thread; "
+                   "threads2 / adopted_threads2: before / the adopted recipe with 2 intra-op threads)")
     p.add_argument("--steps", type=int, default=None, help="timed steps in part 1 (default 60; --quick 30)")
     p.add_argument("--no-step", action="store_true", help="skip part 1")
     p.add_argument("--no-runs", action="store_true", help="skip part 2")
@@ -254,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['dataset']:<5} {r['lever']:<16} {r['s_per_epoch']:6.2f} s/epoch, time to target {ttt}"
                   f"{ratio}, CPU {r['cpu_s_per_run']:.0f} s per run (training + evaluation), test {100 * r['test_accuracy_mean']:.2f} +- {100 * r['test_accuracy_std']:.2f}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
-    keep = ("dataset", "lever", "seed", "s_per_epoch", "cpu_s", "time_to_target_s", "target_epoch", "test_accuracy",
+    keep = ("dataset", "lever", "threads", "seed", "s_per_epoch", "cpu_s", "time_to_target_s", "target_epoch", "test_accuracy",
             "best_val_accuracy", "epochs")
     print(json.dumps(json_clean({"benchmark": "baseline_levers", "quick": args.quick, "threads": 1,
                                  "step": step_rows, "numerics": numerics,
