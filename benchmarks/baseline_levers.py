@@ -202,8 +202,10 @@ def run_part(datasets: list[str], seeds: list[int], levers: list[str], epochs: i
             for s in seeds:
                 torch.set_num_threads(threads)
                 c0 = time.process_time()
-                r = train(d, splits, s, changes)
-                torch.set_num_threads(1)
+                try:
+                    r = train(d, splits, s, changes)
+                finally:
+                    torch.set_num_threads(1)
                 r |= {"threads": threads, "cpu_s": time.process_time() - c0,"dataset": d, "lever": lever, "s_per_epoch": r["wall_time_s"] / max(r["epochs"], 1e-9)}
                 runs.append(r)
                 print(f"  {lever:<16} seed {s}: {r['s_per_epoch']:6.2f} s/epoch, time to target "
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 3)))
     steps = args.steps or (30 if args.quick else 60)
     print(f"baseline_levers: data sets {datasets}, seeds {seeds}, torch {torch.__version__}, "
-          f"1 intra-op thread, {os.cpu_count()} CPUs, capability {torch.backends.cpu.get_cpu_capability()}",
+          f"1 intra-op thread unless a lever sets more, {os.cpu_count()} CPUs, capability {torch.backends.cpu.get_cpu_capability()}",
           flush=True)
     t0 = time.perf_counter()
     step_rows, numerics = ([], {}) if args.no_step else step_part(load_splits("subj"), steps, 3, 50)
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     keep = ("dataset", "lever", "threads", "seed", "s_per_epoch", "cpu_s", "time_to_target_s", "target_epoch", "test_accuracy",
             "best_val_accuracy", "epochs")
-    print(json.dumps(json_clean({"benchmark": "baseline_levers", "quick": args.quick, "threads": 1,
+    print(json.dumps(json_clean({"benchmark": "baseline_levers", "quick": args.quick,
+                                 "threads": sorted({1} | {r["threads"] for r in runs}),
                                  "step": step_rows, "numerics": numerics,
                                  "runs": [{k: r[k] for k in keep} for r in runs], "summary": summary}, 6)))
     return 0
