@@ -7,6 +7,10 @@ target is an integer, float32 ``[B]`` / ``[B, K]`` otherwise). :class:`TextColla
 long, else float32), anything else is returned as a list.
 
 Pick the collator for a data set with :meth:`workbench.config.TaskSpec.collator`.
+
+Given an :class:`~workbench.data.splits.ItemBatch` (what a ``DataLoader`` over an
+``ExampleDataset`` fetches), the collators index the data set's tensors once per batch
+instead of reading every item: the same batch, bit for bit, with less Python per item.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
+
+from workbench.data.splits import ItemBatch
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "LUMA_WEIGHTS", "TabularCollator", "TextCollator",
            "VisionCollator", "collate_values"]
@@ -68,6 +74,9 @@ def collate_values(values: Sequence[Any], name: str = "value") -> torch.Tensor |
 def _base_batch(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if len(items) == 0:
         raise ValueError("cannot collate an empty list of items")
+    if type(items) is ItemBatch:  # one index per tensor: what collate_values gives per item
+        ds, idx = items.dataset, items.index()
+        return {"ids": ds.ids[idx], "targets": ds.targets[idx]}
     missing = [k for k in _CORE_KEYS if k not in items[0]]
     if missing:
         raise ValueError(f"items must be dicts with keys {list(_CORE_KEYS)}; the first item lacks {missing}")
@@ -123,14 +132,21 @@ class TextCollator:
         batch = _base_batch(items)
         seqs = []
         max_length = self.max_length
-        for i, it in enumerate(items):
-            x = it["input"]
-            x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.long)
-            if x.dim() != 1:
-                raise ValueError(f"text item {i} (id {int(it['id'])}) has input shape {tuple(x.shape)}; expected 1-D token ids")
-            if max_length is not None and x.numel() > max_length:
-                x = x[:max_length]
-            seqs.append(x if x.dtype == torch.long else x.long())
+        if type(items) is ItemBatch and items.dataset.modality == "text":
+            inputs_of = items.dataset.inputs  # 1-D long tensors, checked by ExampleDataset
+            seqs = [inputs_of[p] for p in items.positions]
+            if max_length is not None:
+                seqs = [x[:max_length] for x in seqs]
+        else:
+            for i, it in enumerate(items):
+                x = it["input"]
+                x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.long)
+                if x.dim() != 1:
+                    raise ValueError(f"text item {i} (id {int(it['id'])}) has input shape {tuple(x.shape)}; "
+                                     "expected 1-D token ids")
+                if max_length is not None and x.numel() > max_length:
+                    x = x[:max_length]
+                seqs.append(x if x.dtype == torch.long else x.long())
         # numel, not len(): a tensor's __len__ costs ~1 us
         lengths = torch.tensor([s.numel() for s in seqs], dtype=torch.long)
         # one C++ call (torch's pad_sequence) instead of a slice assignment per sequence:
@@ -237,6 +253,10 @@ class VisionCollator:
 
     def _stack(self, items: Sequence[dict[str, Any]]) -> torch.Tensor:
         """The images as float64 ``[B, C, H, W]`` with ``channels`` channels."""
+        if type(items) is ItemBatch and items.dataset.modality == "vision":
+            x = self._match_channels_batch(items.dataset.inputs[items.index()])
+            if x is not None:
+                return x
         xs = [it["input"] for it in items]
         # the common case, tensors of one dtype and shape: one stack and one conversion for
         # the batch instead of two tensor operations per image (~0.3 ms of a 32-image batch)
@@ -307,14 +327,18 @@ class TabularCollator:
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         batch = _base_batch(items)
-        xs = [torch.as_tensor(it["input"]) for it in items]
-        shapes = {tuple(x.shape) for x in xs}
-        if len(shapes) != 1:
-            raise ValueError(f"feature vectors in one batch must share a shape; got {sorted(shapes)}")
+        if type(items) is ItemBatch and items.dataset.modality == "tabular":
+            stacked = items.dataset.inputs[items.index()]
+        else:
+            xs = [torch.as_tensor(it["input"]) for it in items]
+            shapes = {tuple(x.shape) for x in xs}
+            if len(shapes) != 1:
+                raise ValueError(f"feature vectors in one batch must share a shape; got {sorted(shapes)}")
+            stacked = torch.stack(xs)
         if self.mean is None:
-            batch["inputs"] = torch.stack(xs).to(torch.float32)
+            batch["inputs"] = stacked.to(torch.float32)
             return batch
-        x = torch.stack(xs).to(torch.float64)
+        x = stacked.to(torch.float64)
         if x.shape[1:] != self._mean.shape:
             raise ValueError(f"feature vectors have shape {tuple(x.shape[1:])}; the standardisation "
                              f"statistics are for {len(self.mean)} features")
