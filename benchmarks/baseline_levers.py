@@ -24,14 +24,17 @@ Two parts, on the tuned SUBJ (and MR) Kim-CNN recipes of ``workbench/recipes.py`
    bf16 and the sparse embedding are measured in part 1 only (bf16 is ~10x slower per
    step on a CPU without bf16 arithmetic; the sparse embedding needs two optimizers,
    which the Trainer does not take). ``threads2`` and ``adopted_threads2`` (not in the
-   default set) run today's and the adopted recipe with two intra-op threads: the machine's
+   default set) run today's and the adopted recipe with two intra-op threads
+   (``grouped_threads2`` / ``grouped_noise03_threads2``: the adopted recipe with length
+   grouping, padding noise 0.1 / 0.3, on two threads): the machine's
    second core, which torch uses by default on a quiet machine (every other figure here
    is at one thread, as the other benchmarks; two threads on a shared machine
    oversubscribe the cores and run slower).
 
     python benchmarks/baseline_levers.py [--quick] [--datasets subj mr] [--seeds N]
                   [--levers before fused length_grouping fused_grouped adopted
-                            threads2 adopted_threads2]
+                            threads2 adopted_threads2 grouped_threads2
+                            grouped_noise03_threads2]
 
 ``--quick``: SUBJ, seed 0, 2 epochs (the target is reached at epoch 2), 30 timed steps
 (about 7 minutes on one thread on a quiet machine). Full: SUBJ and MR, seeds 0-2, the recipes' epochs, 60
@@ -78,6 +81,10 @@ RUN_LEVERS: dict[str, dict[str, Any]] = {
     # torch intra-op threads (not a config field: process-wide, set around the run)
     "threads2": {"optimizer_impl": "default", "group_by_length": False, "_threads": 2},
     "adopted_threads2": {"_threads": 2},
+    # the adopted recipe + length grouping on 2 threads, with the sampler's default padding
+    # noise (0.1) and with AllenNLP-style larger noise (0.3: lengths mix more across batches)
+    "grouped_threads2": {"group_by_length": True, "_threads": 2},
+    "grouped_noise03_threads2": {"group_by_length": True, "padding_noise": 0.3, "_threads": 2},
 }
 
 #: step levers: (optimizer implementation, length grouping, bf16, sparse embedding, threads)

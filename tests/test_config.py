@@ -28,6 +28,7 @@ INVALID = {
     "drop_last": ["yes", 1],
     "num_workers": [-1],
     "group_by_length": ["yes", 1, None],
+    "padding_noise": [-0.1, 1.5, math.nan, "0.3", None],
     "optimizer_impl": ["fast", "", None, True],
     "precision": ["fp16", "bf32"],
     "compile": ["yes"],

@@ -135,6 +135,9 @@ def test_trainer_groups_by_length_when_asked_and_rejects_data_without_lengths(su
     model = build_model("kim_cnn", subj.task)
     trainer = Trainer(model, cfg, subj.train, subj.val, task=subj.task)
     assert isinstance(trainer.batch_sampler, LengthGroupedBatchSampler)
+    assert trainer.batch_sampler.noise == 0.1  # AllenNLP's default padding noise
+    assert Trainer(build_model("kim_cnn", subj.task), cfg.replace(padding_noise=0.3), subj.train,
+                   task=subj.task).batch_sampler.noise == 0.3
     assert trainer.steps_per_epoch == math.ceil(len(subj.train) / 50)
     state = trainer.fit()
     assert state.effective_step == 3

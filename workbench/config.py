@@ -178,6 +178,9 @@ class TrainingConfig:
     # text: batch training examples of similar length together (noisy sort, shuffled batch
     # order; workbench.data.samplers.LengthGroupedBatchSampler), which pads far less
     group_by_length: bool = False
+    # the relative length noise of that sort, in [0, 1] (AllenNLP's BucketBatchSampler
+    # padding_noise): larger mixes lengths more across batches and pads more
+    padding_noise: float = 0.1
     # numerics and speed
     # torch's implementation of the optimizer update (OPTIMIZER_IMPLS); "fused" gives the
     # same updates as the default to float rounding, several times faster on large tables
@@ -278,6 +281,7 @@ class TrainingConfig:
         check_bool("drop_last", self.drop_last, prefix=p)
         check_int("num_workers", self.num_workers, 0, 256, prefix=p)
         check_bool("group_by_length", self.group_by_length, prefix=p)
+        check_number("padding_noise", self.padding_noise, 0.0, 1.0, prefix=p)
         check_choice("optimizer_impl", self.optimizer_impl, OPTIMIZER_IMPLS, prefix=p)
         if self.optimizer_impl == "fused" and self.optimizer not in FUSED_OPTIMIZERS:
             raise fail("optimizer_impl", f"one of {list(OPTIMIZER_IMPLS[:3])} for optimizer "

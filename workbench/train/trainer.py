@@ -91,7 +91,7 @@ class Trainer:
             With neither given and ``config.group_by_length``, the batch sampler is a
             :class:`~workbench.data.samplers.LengthGroupedBatchSampler` over the token
             lengths of ``train_data`` (:func:`~workbench.data.samplers.token_lengths`),
-            seeded with ``config.seed``.
+            seeded with ``config.seed`` and with ``config.padding_noise`` as its ``noise``.
         collate_fn: overrides the task's collator.
         param_groups: parameter groups for the optimizer (default
             ``model.parameters()``).
@@ -162,7 +162,7 @@ class Trainer:
                                  "(items whose 'input' is a 1-D tensor of token ids); got "
                                  f"{type(train_data).__name__} with other inputs. Set group_by_length=False")
             batch_sampler = LengthGroupedBatchSampler(lengths, config.batch_size, seed=config.seed,
-                                                      drop_last=config.drop_last)
+                                                      noise=config.padding_noise, drop_last=config.drop_last)
         if self.dist is not None:  # each rank draws its shard of the epoch's order
             w, r = self.dist.world_size, self.dist.rank
             if batch_sampler is not None:
