@@ -148,6 +148,14 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     assert "DANN" in figures["domain_adaptation"]["figure"] and "gap closed" in figures["domain_adaptation"]["figure"]
     mt = figures["multitask"]["figure"]
     assert mt.startswith("time to all targets") and "dwa/round_robin 0.78x" in mt and "(3 seeds)" in mt
+    gc = figures["gradient_caching"]["figure"]
+    # SUBJ clean: 1.257x the baseline's time (a 0.80x speedup); noisy SUBJ: no seed reached the target
+    assert "subj clean: 0.80x (ratio 1.26 ± 0.20)" in gc and "subj noisy: target missed" in gc and "(3 seeds)" in gc
+    assert "subj clean: 0.96x (ratio 1.05 ± 0.39)" in figures["difficulty_prediction"]["figure"]
+    assert figures["gradient_caching"]["source"].startswith("docs/results/skipping-digits-subj-2026-12-03.txt")
+    vc = figures["vision_collator"]["figure"]
+    assert vc.startswith("saving of a digits epoch against per-image normalisation: collator ")
+    assert "with the batched fetch" in vc and "(3 seeds x 5 rounds)" in vc
 
 
 def test_nothing_in_the_package_imports_claims():

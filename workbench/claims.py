@@ -958,6 +958,37 @@ def _full_domain(d: Mapping[str, Any]) -> str:
     return "; ".join(parts) + f" ({d.get('seeds')} seeds)"
 
 
+def _full_skipping(variant: str) -> Callable[[Mapping[str, Any]], str]:
+    """A reader for one compute-skipping variant: its time to target against the baseline
+    on each data set and regime, as a speedup ("target missed" without a ratio)."""
+
+    def read(d: Mapping[str, Any]) -> str:
+        rows = [r for r in d["results"] if r.get("variant") == variant]
+        if not rows:
+            raise KeyError(f"no {variant} rows")
+        parts = [f"{r['dataset']} {r['regime']}: "
+                 + ("target missed" if r.get("time_to_target_ratio") is None
+                    else _speedup_text(r["time_to_target_ratio"], r.get("time_to_target_ratio_std")))
+                 for r in rows]
+        n = d.get("seeds")
+        return "time to target against the baseline: " + "; ".join(parts) + f" ({n} seed{'' if n == 1 else 's'})"
+
+    return read
+
+
+def _full_collator(d: Mapping[str, Any]) -> str:
+    """The saving of an epoch against per-image normalisation: the collator alone and with
+    the batched fetch (the default path)."""
+    rows = {r["arm"]: r for r in d["results"]}
+
+    def saving(r: Mapping[str, Any]) -> str:
+        return f"{r['saving_pct']:+.1f}% (ratio quartiles {r['ratio_q1']:.3f}-{r['ratio_q3']:.3f})"
+
+    return (f"saving of a digits epoch against per-image normalisation: collator {saving(rows['collator'])}; "
+            f"with the batched fetch {saving(rows['collator_batched_fetch'])} "
+            f"({d.get('seeds')} seeds x {d.get('rounds')} rounds)")
+
+
 def _full_overhead(d: Mapping[str, Any]) -> str:
     r = d["results"][0]
     return (f"the Trainer logging every {r['log_every_steps']} steps against a plain loop: {r['ratio_median']:.3f}x "
@@ -984,6 +1015,13 @@ _FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = 
                   _full_multitask),
     "wandb_log_reduction": ("trainer-overhead-digits-log10-2026-11-22.txt", "python benchmarks/trainer_overhead.py",
                             _full_overhead),
+    "gradient_caching": ("skipping-digits-subj-2026-12-03.txt",
+                         "python benchmarks/skipping.py --datasets digits subj --threads 2",
+                         _full_skipping("gradient-caching")),
+    "difficulty_prediction": ("skipping-digits-subj-2026-12-03.txt",
+                              "python benchmarks/skipping.py --datasets digits subj --threads 2",
+                              _full_skipping("difficulty-prediction")),
+    "vision_collator": ("collator-full-2026-12-03.txt", "python benchmarks/collator.py", _full_collator),
 }
 
 
