@@ -174,6 +174,9 @@ def rows_from(result, regime: str, target: Target) -> list[dict[str, Any]]:
         gc_rows = [[row for row in x.rows if not _nan(row.get("grad_cache_cosine"))] for x in recs]
         gc_cos = [statistics.fmean(row["grad_cache_cosine"] for row in rs) for rs in gc_rows if rs]
         gc_rel = [statistics.fmean(row["grad_cache_rel_error"] for row in rs) for rs in gc_rows if rs]
+        gc_pooled = [statistics.fmean(row["grad_cache_pooled_rel_error"] for row in rs
+                                      if "grad_cache_pooled_rel_error" in row) for rs in gc_rows
+                     if any("grad_cache_pooled_rel_error" in row for row in rs)]
         hits = [x.counters.get("cache_hits", 0) for x in recs]
         looked = [x.counters.get("cache_hits", 0) + x.counters.get("cache_misses", 0) for x in recs]
 
@@ -200,6 +203,7 @@ def rows_from(result, regime: str, target: Target) -> list[dict[str, Any]]:
             "cache_hit_rate": statistics.fmean(h / n for h, n in zip(hits, looked)) if any(looked) else math.nan,
             "grad_reuse_cosine": statistics.fmean(gc_cos) if gc_cos else math.nan,
             "grad_reuse_rel_error": statistics.fmean(gc_rel) if gc_rel else math.nan,
+            "grad_reuse_pooled_rel_error": statistics.fmean(gc_pooled) if gc_pooled else math.nan,
             "cache_memory_bytes": max((row.get("grad_cache_memory_bytes", 0) for x in recs for row in x.rows),
                                       default=0),
             "claim": r["claim"] if isinstance(r["claim"], str) else "",
@@ -302,14 +306,15 @@ def main(argv: list[str] | None = None) -> int:
         if not _nan(r["cache_hit_rate"]):
             print(f"  - {r['dataset']} {r['regime']} gradient caching: hit rate {r['cache_hit_rate']:.2f}, "
                   f"reused classifier gradient vs the true one: cosine {r['grad_reuse_cosine']:.3f}, relative "
-                  f"norm error {r['grad_reuse_rel_error']:.3f} (hits get no encoder gradient at all); cache "
+                  f"norm error {r['grad_reuse_rel_error']:.3f} per hit, {r['grad_reuse_pooled_rel_error']:.3f} pooled "
+                  f"(sum of error norms / sum of true norms) (hits get no encoder gradient at all); cache "
                   f"{r['cache_memory_bytes'] / 2**20:.2f} MiB (classifier layer only)")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     keys = ("dataset", "regime", "variant", "time_to_target_ratio", "examples_to_target_ratio",
             "backward_fraction", "test_accuracy_mean", "test_accuracy_std", "time_to_target_ratio_std",
             "backward_examples_to_target", "scoring_examples", "overhead_s", "il_training_s", "final_accuracy_mean",
             "final_accuracy_std", "reached", "predictor_spearman_last", "cache_hit_rate", "grad_reuse_cosine",
-            "grad_reuse_rel_error", "cache_memory_bytes", "claim")
+            "grad_reuse_rel_error", "grad_reuse_pooled_rel_error", "cache_memory_bytes", "claim")
     summary = {"benchmark": "skipping", "seeds": len(seeds), "quick": args.quick,
                "results": [{k: r[k] for k in keys} for r in rows]}
     summary = _json_clean(summary, 4)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from workbench.data.collate import TabularCollator, TextCollator, VisionCollator
-from workbench.data.splits import ExampleDataset, ItemBatch
+from workbench.data.collate import ItemBatch, TabularCollator, TextCollator, VisionCollator
+from workbench.data.splits import ExampleDataset
 from workbench.techniques.augment.dataset import AugmentedDataset
 
 

@@ -250,6 +250,7 @@ def test_gradient_caching_exact_hits_reproduce_the_full_batch_gradient(digits):
     torch.testing.assert_close(probe.grads[1], probe.grads[0], rtol=1e-4, atol=1e-6)
     assert state.history[-1]["grad_cache_cosine"] == pytest.approx(1.0, abs=1e-5)
     assert state.history[-1]["grad_cache_rel_error"] == pytest.approx(0.0, abs=1e-4)
+    assert state.history[-1]["grad_cache_pooled_rel_error"] == pytest.approx(0.0, abs=1e-4)
 
 
 def test_gradient_caching_on_digits_tracks_hit_rate_and_logs_error(digits):
@@ -262,6 +263,9 @@ def test_gradient_caching_on_digits_tracks_hit_rate_and_logs_error(digits):
     assert len(rows) == 6 and rows[-1]["grad_cache_memory_bytes"] == tech.cache.nbytes
     last = rows[-1]
     assert -1.0 <= last["grad_cache_cosine"] <= 1.0 and last["grad_cache_rel_error"] >= 0.0
+    # pooled: sum of error norms / sum of true norms; these hits reuse other examples'
+    # gradients, so it is above 0
+    assert 0.0 < last["grad_cache_pooled_rel_error"] < math.inf
     assert trainer.evaluate(digits.test)["accuracy"] > 0.9
 
 

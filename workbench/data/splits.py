@@ -40,6 +40,7 @@ import torch
 from torch.utils.data import Dataset
 
 from workbench.config import TaskSpec
+from workbench.data.collate import ItemBatch
 from workbench.data.text import Vocabulary
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "DataSplits",
     "DataValidationError",
     "ExampleDataset",
-    "ItemBatch",
     "SPLIT_PROTOCOL",
     "cap_splits",
 ]
@@ -234,65 +234,6 @@ class ExampleDataset(Dataset):
         if missing:
             raise KeyError(f"{self._label()}{len(missing)} ids not in this data set, e.g. {missing[:10]}")
         return self.subset([self._position[int(i)] for i in id_list])
-
-
-class ItemBatch(Sequence):
-    """The items at some positions of an :class:`ExampleDataset`, as one batch (what its
-    ``__getitems__`` returns to a ``DataLoader``).
-
-    A read-only sequence: ``batch[i]`` and iteration give the same dicts
-    ``dataset[positions[i]]`` gives, built on access, so any collate function that takes a
-    list of items takes this too. workbench's collators instead index the data set's
-    tensors once for the whole batch (:meth:`index`), which gives the same values without
-    one dict per item: on the digits MLP (batch 32, one CPU thread) this is most of what
-    the Trainer's data path cost over a plain ``TensorDataset`` loop (issue 19).
-
-    Args:
-        dataset: the data set (its ``__getitem__`` must be :class:`ExampleDataset`'s).
-        positions: ``B`` positions in ``[-len(dataset), len(dataset))``.
-
-    Attributes:
-        dataset: the data set. positions: ``list[int]`` of ``B`` non-negative positions.
-
-    Raises:
-        IndexError: for a position outside ``[-len(dataset), len(dataset))``.
-    """
-
-    __slots__ = ("_index", "dataset", "positions")
-
-    def __init__(self, dataset: ExampleDataset, positions: Sequence[int]):
-        n = len(dataset)
-        plist = [int(p) for p in positions]
-        if any(p < 0 for p in plist):
-            plist = [p + n if p < 0 else p for p in plist]
-        if plist and (min(plist) < 0 or max(plist) >= n):
-            raise IndexError(f"{dataset._label()}positions must be in [-{n}, {n}); "
-                             f"got {min(positions)}..{max(positions)}")
-        self.dataset = dataset
-        self.positions = plist
-        self._index: torch.Tensor | None = None
-
-    def index(self) -> torch.Tensor:
-        """The positions as ``LongTensor [B]`` (built once), to index the data set's
-        ``ids``, ``targets`` and (stacked) ``inputs``."""
-        if self._index is None:
-            self._index = torch.tensor(self.positions, dtype=torch.long)
-        return self._index
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self.dataset[p] for p in self.positions[i]]
-        return self.dataset[self.positions[i]]
-
-    def __iter__(self):
-        ds = self.dataset
-        return (ds[p] for p in self.positions)
-
-    def __repr__(self) -> str:
-        return f"ItemBatch({len(self)} items of {self.dataset!r})"
 
 
 @dataclass

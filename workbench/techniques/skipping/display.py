@@ -76,11 +76,13 @@ def most_skipped_html(out: dict[str, Any], n: int = 12) -> str:
 
 def reuse_error_figure(rows: list[dict[str, Any]]) -> go.Figure:
     """Gradient caching's reuse error per evaluation row: the cosine similarity and the
-    relative norm error between reused and true classifier gradients, and the hit rate."""
+    pooled relative norm error (``sum ||g_reused - g|| / sum ||g||`` over the sampled
+    hits) between reused and true classifier gradients, and the hit rate."""
     rs = [r for r in rows if "grad_cache_cosine" in r]
     x = [r["effective_step"] for r in rs]
     fig = go.Figure()
-    for key, name in (("grad_cache_cosine", "cosine similarity"), ("grad_cache_rel_error", "relative norm error"),
+    for key, name in (("grad_cache_cosine", "cosine similarity"),
+                      ("grad_cache_pooled_rel_error", "relative norm error (pooled over hits)"),
                       ("grad_cache_hit_rate", "hit rate")):
         fig.add_trace(go.Scatter(x=x, y=[r.get(key) for r in rs], mode="lines+markers", name=name))
     if not rs:

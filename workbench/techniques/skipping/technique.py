@@ -375,7 +375,10 @@ class GradientCaching(Technique):
     **Error, measured:** on up to ``error_sample`` hits per micro-batch, the true
     classifier gradient (closed form, eval-mode features) is compared with the reused
     one; each evaluation row gets ``grad_cache_cosine`` and ``grad_cache_rel_error``
-    (means over the sampled hits since the previous row), ``grad_cache_hit_rate``,
+    (means over the sampled hits since the previous row: per hit, ``||g_reused - g|| /
+    ||g||``, which a hit with a near-zero true gradient can make arbitrarily large),
+    ``grad_cache_pooled_rel_error`` (``sum ||g_reused - g|| / sum ||g||`` over the same
+    hits: the error relative to the gradient mass the hits stand for), ``grad_cache_hit_rate``,
     ``grad_cache_tau`` and ``grad_cache_memory_bytes``. Counters: ``cache_hits``,
     ``cache_misses``, ``examples_skipped`` / ``backward_skipped`` (= hits),
     ``scoring_examples``, ``skipping_overhead_us``.
@@ -412,7 +415,7 @@ class GradientCaching(Technique):
         self.cache: GradientCache | None = None
         self._hit_sum: torch.Tensor | None = None
         self._scale = 1.0
-        self._row = {"hits": 0, "seen": 0, "cos": 0.0, "rel": 0.0, "checked": 0}
+        self._row = {"hits": 0, "seen": 0, "cos": 0.0, "rel": 0.0, "checked": 0, "err_norm": 0.0, "true_norm": 0.0}
         self.log: list[dict[str, float]] = []
 
     @classmethod
@@ -460,6 +463,11 @@ class GradientCaching(Technique):
                 self._row["cos"] += float(cos.sum())
                 self._row["rel"] += float(rel.sum())
                 self._row["checked"] += k
+                # pooled: the error's norm over the true gradients' norm, summed over the
+                # hits (a hit whose true gradient is near zero does not dominate it)
+                self._row["err_norm"] = self._row.get("err_norm", 0.0) + float(
+                    (cached[:k].float() - true.float()).norm(dim=1).sum())
+                self._row["true_norm"] = self._row.get("true_norm", 0.0) + float(true.float().norm(dim=1).sum())
             state.batch = subset_batch(batch, miss.nonzero().flatten())
             state.count("examples_skipped", n_hit)
             state.count("backward_skipped", n_hit)
@@ -499,12 +507,14 @@ class GradientCaching(Technique):
         row = {"grad_cache_hit_rate": r["hits"] / r["seen"] if r["seen"] else math.nan,
                "grad_cache_cosine": r["cos"] / r["checked"] if r["checked"] else math.nan,
                "grad_cache_rel_error": r["rel"] / r["checked"] if r["checked"] else math.nan,
+               "grad_cache_pooled_rel_error": (r.get("err_norm", 0.0) / r["true_norm"]
+                                               if r["checked"] and r.get("true_norm", 0.0) > 0 else math.nan),
                "grad_cache_tau": self.tau,
                "grad_cache_memory_bytes": self.cache.nbytes if self.cache is not None else 0}
         self.log.append({"effective_step": state.effective_step, **row})
         if state.history:
             state.history[-1].update(row)
-        self._row = {"hits": 0, "seen": 0, "cos": 0.0, "rel": 0.0, "checked": 0}
+        self._row = {"hits": 0, "seen": 0, "cos": 0.0, "rel": 0.0, "checked": 0, "err_norm": 0.0, "true_norm": 0.0}
 
     def state_dict(self) -> dict[str, Any]:
         return {"tau": self.tau, "row": dict(self._row),
