@@ -34,10 +34,17 @@ variant. The seed's claim "5x (fewer epochs on target)" is printed beside the me
 
 Also measured: generation of 200 tokens with and without the key/value cache (best of 3).
 
-    python benchmarks/transfer.py [--quick] [--seeds N] [--threads N] [--out results.json]
+    python benchmarks/transfer.py [--quick] [--seeds N] [--threads N] [--out results.json [--resume]]
+                                  [--datasets mr subj] [--budgets 100 500 2000 full]
     python benchmarks/transfer.py --kv-cache      # only the KV-cache timing (seconds)
 
-Full mode: 3 seeds, both data sets, every budget (many hours on one CPU core). ``--quick``:
+Jobs run budget-major (both data sets' 100 labels, then 500, ...); with ``--out`` each
+finished (data set, budget) job is appended to ``OUT.partial.jsonl``, and ``--resume`` reuses
+the complete jobs found there, so a long run cut short is finished later without redoing them
+(each job holds its own baseline runs: its ratios never mix runs of two invocations).
+
+Full mode: 3 seeds, both data sets, every budget (hours: the LM's 3,000 steps take ~1.5 h
+with 2 threads, the fine-tuning runs about as long). ``--quick``:
 MR only, budgets 100 and 500, seed 0, a capped corpus (20,000 sentences), a small LM
 (d_model 64, 150 steps of 16 x 32 tokens, 8,000 words), word2vec for 1 epoch, the
 pros_cons model on 2,000 sentences for 1 epoch, validation and test capped at 300, 40 to
@@ -53,6 +60,8 @@ The last line of stdout is one JSON object: ``{"benchmark": "transfer", "seeds":
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import math
 import sys
@@ -66,7 +75,7 @@ import torch  # noqa: E402
 from benchmarks._common import fmt_mean_std, is_missing, json_clean  # noqa: E402
 from workbench.data.datasets import load_dataset  # noqa: E402
 from workbench.data.splits import cap_splits  # noqa: E402
-from workbench.experiment import Experiment, ExperimentResult, Variant  # noqa: E402
+from workbench.experiment import Experiment, ExperimentResult, RunRecord, Variant  # noqa: E402
 from workbench.models import KimCNN  # noqa: E402
 from workbench.recipes import baseline_recipe  # noqa: E402
 from workbench.techniques.transfer import (  # noqa: E402
@@ -136,12 +145,56 @@ def pros_cons_factory(source: KimCNN, source_vocab, target_vocab, seed: int):
     return factory
 
 
+def _variant_names(dataset: str) -> list[str]:
+    """The variants run on ``dataset``, in the order of the tables."""
+    kim = [BASELINE, "kim-non-static-w2v"] + (["kim-pros-cons"] if dataset == "mr" else [])
+    return kim + ["transformer-ulmfit", "transformer-scratch"]
+
+
+def _parse_budgets(ap: argparse.ArgumentParser, values: list[str]) -> list[int | None]:
+    out: list[int | None] = []
+    for v in values:
+        if v == "full":
+            out.append(None)
+        elif v.isdigit() and int(v) > 0:
+            out.append(int(v))
+        else:
+            ap.error(f"--budgets: {v!r} is neither a positive integer nor 'full'")
+    return out
+
+
+def _record_line(job: str, record: RunRecord) -> str:
+    """One finished run as a JSON line (NaN kept as ``NaN``: Python reads it back)."""
+    return json.dumps({"job": job, **dataclasses.asdict(record)})
+
+
+def _load_partial(path: Path) -> dict[str, list[RunRecord]]:
+    """Runs in ``path`` by job (``"mr@500"``); a truncated last line (a killed run) is skipped."""
+    by_job: dict[str, list[RunRecord]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        by_job.setdefault(d.pop("job"), []).append(RunRecord(**d))
+    return by_job
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="")
+    ap.add_argument("--out", default="",
+                    help="write the JSON summary here; finished (data set, budget) jobs are appended to "
+                         "OUT.partial.jsonl as they end")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --out: reuse the runs of the jobs already complete in OUT.partial.jsonl "
+                         "(same seeds and variants) instead of re-running them")
+    ap.add_argument("--datasets", nargs="+", choices=["mr", "subj"], default=None,
+                    help="default: mr and subj (quick: mr)")
+    ap.add_argument("--budgets", nargs="+", default=None,
+                    help="label budgets: integers and/or 'full' (default: 100 500 2000 full; quick: 100 500)")
     ap.add_argument("--kv-cache", action="store_true",
                     help="only time 200 generated tokens with and without the KV cache (LMConfig() sizes, "
                          "30,000 words, random weights: the speed does not depend on them)")
@@ -158,8 +211,12 @@ def main() -> None:
         return
     quick = args.quick
     seeds = list(range(args.seeds if args.seeds else (1 if quick else 3)))
-    datasets = ["mr"] if quick else ["mr", "subj"]
-    budgets = [100, 500] if quick else [100, 500, 2000, None]
+    datasets = args.datasets or (["mr"] if quick else ["mr", "subj"])
+    budgets = _parse_budgets(ap, args.budgets) if args.budgets else ([100, 500] if quick else [100, 500, 2000, None])
+    if args.resume and not args.out:
+        ap.error("--resume needs --out (the partial file is OUT.partial.jsonl)")
+    partial = Path(args.out + ".partial.jsonl") if args.out else None
+    done = _load_partial(partial) if args.resume and partial is not None and partial.is_file() else {}
 
     # ---------------------------------------------------------------- pretraining
     corpus = build_pretraining_corpus(max_sentences=20_000 if quick else None, verbose=True)
@@ -190,40 +247,55 @@ def main() -> None:
 
     # ---------------------------------------------------------------- fine-tuning
     records, targets = [], {}
-    for name in datasets:
-        full = load_dataset(name)
-        if quick:
-            full = cap_splits(full, None, 300, 300)
+    fulls = {}
+    # Budget-major order (every data set's 100 labels, then 500, ...): a run cut short keeps
+    # whole budgets of both data sets; each job holds its own baseline runs, so its ratios
+    # never mix runs of different jobs.
+    for budget, name in itertools.product(budgets, datasets):
+        if name not in fulls:
+            fulls[name] = load_dataset(name)
+            if quick:
+                fulls[name] = cap_splits(fulls[name], None, 300, 300)
+        full = fulls[name]
         recipe = baseline_recipe(name)
-        for budget in budgets:
-            key = f"{name}@{budget or 'full'}"
-            splits = full if budget is None else cap_splits(full, budget, None, None, seed=0)
-            splits.name = key
-            print(f"\n{key}: {len(splits.train)} training sentences; target {recipe.target.describe()}")
-            kim_vars = [Variant(BASELINE),
-                        Variant("kim-non-static-w2v", model_factory=kim_cnn_factory(splits.vocab, w2v, "non-static"))]
-            if name == "mr":
-                kim_vars.append(Variant("kim-pros-cons",
-                                        model_factory=pros_cons_factory(pc_model, pc_vocab, splits.vocab, 0)))
-            base_cfg = recipe.config.replace(progress_bar=False)
-            exp_a = Experiment({key: splits}, lambda task: KimCNN(task.vocab_size, task.num_classes,
-                                                                  pad_id=task.pad_id),
-                               base_cfg, kim_vars, seeds=seeds, target=recipe.target, progress=False)
-            lm_data = lm_splits(splits, lm.vocab, lm.config.max_len)
-            lm_data.name = key
-            extra = {"max_epochs": 8, "min_steps": 40} if quick else {}
-            tr_vars = [ulmfit_variant(lm, name="transformer-ulmfit", config=extra),
-                       scratch_transformer_variant(lm, name="transformer-scratch", config=extra)]
-            exp_b = Experiment({key: lm_data}, lambda task: None, base_cfg, tr_vars, seeds=seeds,
-                               target=recipe.target, progress=False)
-            ra, rb = exp_a.run(), exp_b.run()
-            records += ra.records + rb.records
-            targets[key] = recipe.target
-            cov = lm_data.info["lm_vocabulary"]["token_coverage"]
-            print(f"  LM vocabulary covers {cov:.1%} of the training tokens")
-            for r in ra.records + rb.records:
-                print(f"  {r.variant:<22} seed {r.seed}: test {r.test_metrics.get('test_accuracy', math.nan):.3f}, "
-                      f"{r.wall_time:.0f} s, time to target {r.time_to_target_s:.1f} s")
+        key = f"{name}@{budget or 'full'}"
+        targets[key] = recipe.target
+        expected = {(v, sd) for v in _variant_names(name) for sd in seeds}
+        if key in done and {(r.variant, r.seed) for r in done[key]} >= expected:
+            kept = [r for r in done[key] if (r.variant, r.seed) in expected]
+            records += kept
+            print(f"\n{key}: {len(kept)} runs reused from {partial}")
+            continue
+        splits = full if budget is None else cap_splits(full, budget, None, None, seed=0)
+        splits.name = key
+        print(f"\n{key}: {len(splits.train)} training sentences; target {recipe.target.describe()}")
+        kim_vars = [Variant(BASELINE),
+                    Variant("kim-non-static-w2v", model_factory=kim_cnn_factory(splits.vocab, w2v, "non-static"))]
+        if name == "mr":
+            kim_vars.append(Variant("kim-pros-cons",
+                                    model_factory=pros_cons_factory(pc_model, pc_vocab, splits.vocab, 0)))
+        base_cfg = recipe.config.replace(progress_bar=False)
+        exp_a = Experiment({key: splits}, lambda task: KimCNN(task.vocab_size, task.num_classes,
+                                                              pad_id=task.pad_id),
+                           base_cfg, kim_vars, seeds=seeds, target=recipe.target, progress=False)
+        lm_data = lm_splits(splits, lm.vocab, lm.config.max_len)
+        lm_data.name = key
+        extra = {"max_epochs": 8, "min_steps": 40} if quick else {}
+        tr_vars = [ulmfit_variant(lm, name="transformer-ulmfit", config=extra),
+                   scratch_transformer_variant(lm, name="transformer-scratch", config=extra)]
+        exp_b = Experiment({key: lm_data}, lambda task: None, base_cfg, tr_vars, seeds=seeds,
+                           target=recipe.target, progress=False)
+        ra, rb = exp_a.run(), exp_b.run()
+        records += ra.records + rb.records
+        if partial is not None:
+            with open(partial, "a") as fh:
+                for r in ra.records + rb.records:
+                    fh.write(_record_line(key, r) + "\n")
+        cov = lm_data.info["lm_vocabulary"]["token_coverage"]
+        print(f"  LM vocabulary covers {cov:.1%} of the training tokens")
+        for r in ra.records + rb.records:
+            print(f"  {r.variant:<22} seed {r.seed}: test {r.test_metrics.get('test_accuracy', math.nan):.3f}, "
+                  f"{r.wall_time:.0f} s, time to target {r.time_to_target_s:.1f} s")
 
     result = ExperimentResult(records, targets, BASELINE)
     summary = result.summary
@@ -244,7 +316,7 @@ def main() -> None:
                      "pretrain_seconds": pre, "reached": f"{int(s['reached'])}/{int(s['seeds'])}"})
 
     print(f"\nTest accuracy (%), ratios against {BASELINE} at the same budget (< 1: cheaper); "
-          f"claim: {CLAIM}. Timings on a shared, loaded machine.")
+          f"claim: {CLAIM}. Seconds are this machine's: run nothing else beside it.")
     print(f"{'data@labels':<12} {'variant':<22} {'test acc':>14} {'ft time':>8} {'total':>8} {'examples':>9} "
           f"{'reached':>8}")
     for r in rows:
