@@ -266,3 +266,22 @@ def test_multitask_row_on_real_subj_and_mr(relax, status):
     else:
         assert math.isnan(row["measured"]) and row["verdict"].startswith("no ratio")
         assert "every target reached on 0 of 1 seeds" in row["note"]
+
+
+def test_full_transfer_reads_fine_tuning_and_pretraining_speedups():
+    def row(ds, variant, labels, ft, total, reached="3/3"):
+        return {"dataset": ds, "variant": variant, "labels": labels, "finetune_time_ratio": ft,
+                "total_time_ratio": total, "reached": reached}
+
+    d = {"benchmark": "transfer", "seeds": 3, "quick": False, "results": [
+        row("mr", "kim-cnn-rand", "full", 1.0, 1.0), row("mr", "kim-non-static-w2v", 500, None, None, "0/3"),
+        row("mr", "kim-non-static-w2v", "full", 0.5, 2.0), row("mr", "transformer-ulmfit", "full", None, None, "1/3")]}
+    text = claims._full_transfer(d)
+    # the full-data budget only; a ratio of 0.5 is a 2x speedup, 2.0 a 0.5x one
+    assert text == ("time to target against Kim CNN-rand: mr full labels word2vec non-static: 2.00x fine-tuning, "
+                    "0.50x with pretraining; mr full labels ULMFiT transformer: target missed (1/3 seeds reached "
+                    "it) (3 seeds)")
+    quick = {"seeds": 1, "quick": True, "results": [row("mr", "kim-non-static-w2v", 100, None, None, "0/1")]}
+    assert claims._full_transfer(quick).endswith("target missed (0/1 seeds reached it) (1 seed, quick)")
+    with pytest.raises(KeyError):
+        claims._full_transfer({"results": [row("mr", "kim-cnn-rand", "full", 1.0, 1.0)]})
