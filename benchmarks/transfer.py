@@ -34,14 +34,16 @@ variant. The seed's claim "5x (fewer epochs on target)" is printed beside the me
 
 Also measured: generation of 200 tokens with and without the key/value cache (best of 3).
 
-    python benchmarks/transfer.py [--quick] [--seeds N] [--threads N] [--out results.json [--resume]]
+    python benchmarks/transfer.py [--quick] [--seeds N] [--threads N] [--out results.json [--resume | --report-only]]
                                   [--datasets mr subj] [--budgets 100 500 2000 full]
     python benchmarks/transfer.py --kv-cache      # only the KV-cache timing (seconds)
 
 Jobs run budget-major (both data sets' 100 labels, then 500, ...); with ``--out`` each
 finished (data set, budget) job is appended to ``OUT.partial.jsonl``, and ``--resume`` reuses
 the complete jobs found there, so a long run cut short is finished later without redoing them
-(each job holds its own baseline runs: its ratios never mix runs of two invocations).
+(each job holds its own baseline runs: its ratios never mix runs of two invocations);
+``--report-only`` summarises the complete jobs without training (the pretraining figures
+come from the file's ``_pretraining`` line).
 
 Full mode: 3 seeds, both data sets, every budget (hours: the LM's 3,000 steps take ~1.5 h
 with 2 threads, the fine-tuning runs about as long). ``--quick``:
@@ -98,6 +100,8 @@ from workbench.techniques.transfer.vectors import remap_embedding  # noqa: E402
 
 CLAIM = "5x (fewer epochs on target; SPEC seed)"
 BASELINE = "kim-cnn-rand"
+#: the partial file's line holding the pretraining figures (not a job)
+CONTEXT_JOB = "_pretraining"
 
 
 def kv_cache_ratio(model, prompt_len: int = 8, new_tokens: int = 200, repeats: int = 3) -> dict[str, float]:
@@ -168,16 +172,36 @@ def _record_line(job: str, record: RunRecord) -> str:
     return json.dumps({"job": job, **dataclasses.asdict(record)})
 
 
-def _load_partial(path: Path) -> dict[str, list[RunRecord]]:
-    """Runs in ``path`` by job (``"mr@500"``); a truncated last line (a killed run) is skipped."""
+def _context_line(context: dict) -> str:
+    """The pretraining figures of a run (costs charged to each variant, LM and KV-cache
+    figures) as a partial-file line, so that ``--report-only`` can summarise without them."""
+    return json.dumps({"job": CONTEXT_JOB, **context})
+
+
+def _load_partial(path: Path) -> tuple[dict[str, list[RunRecord]], dict | None]:
+    """Runs in ``path`` by job (``"mr@500"``) and the last pretraining context line (None
+    without one); a truncated line (a killed run) is skipped."""
     by_job: dict[str, list[RunRecord]] = {}
+    context = None
     for line in path.read_text().splitlines():
         try:
             d = json.loads(line)
         except json.JSONDecodeError:
             continue
-        by_job.setdefault(d.pop("job"), []).append(RunRecord(**d))
-    return by_job
+        job = d.pop("job")
+        if job == CONTEXT_JOB:
+            context = d
+        else:
+            by_job.setdefault(job, []).append(RunRecord(**d))
+    return by_job, context
+
+
+def _complete(done: dict[str, list[RunRecord]], key: str, dataset: str, seeds: list[int]) -> list[RunRecord] | None:
+    """The runs of job ``key`` when every (variant, seed) of it is there, else None."""
+    expected = {(v, sd) for v in _variant_names(dataset) for sd in seeds}
+    if key not in done or not {(r.variant, r.seed) for r in done[key]} >= expected:
+        return None
+    return [r for r in done[key] if (r.variant, r.seed) in expected]
 
 
 def main() -> None:
@@ -191,6 +215,9 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true",
                     help="with --out: reuse the runs of the jobs already complete in OUT.partial.jsonl "
                          "(same seeds and variants) instead of re-running them")
+    ap.add_argument("--report-only", action="store_true",
+                    help="with --out: no training; summarise the complete jobs of OUT.partial.jsonl (a run cut "
+                         "short) with the pretraining figures it recorded")
     ap.add_argument("--datasets", nargs="+", choices=["mr", "subj"], default=None,
                     help="default: mr and subj (quick: mr)")
     ap.add_argument("--budgets", nargs="+", default=None,
@@ -213,10 +240,27 @@ def main() -> None:
     seeds = list(range(args.seeds if args.seeds else (1 if quick else 3)))
     datasets = args.datasets or (["mr"] if quick else ["mr", "subj"])
     budgets = _parse_budgets(ap, args.budgets) if args.budgets else ([100, 500] if quick else [100, 500, 2000, None])
-    if args.resume and not args.out:
-        ap.error("--resume needs --out (the partial file is OUT.partial.jsonl)")
+    if (args.resume or args.report_only) and not args.out:
+        ap.error("--resume and --report-only need --out (the partial file is OUT.partial.jsonl)")
     partial = Path(args.out + ".partial.jsonl") if args.out else None
-    done = _load_partial(partial) if args.resume and partial is not None and partial.is_file() else {}
+    done, context = _load_partial(partial) if (args.resume or args.report_only) and partial.is_file() else ({}, None)
+    if args.report_only:
+        if context is None:
+            ap.error(f"--report-only: {partial} has no pretraining line (a run of an older version of this "
+                     "script, or no run yet)")
+        records, targets = [], {}
+        for budget, name in itertools.product(budgets, datasets):
+            key = f"{name}@{budget or 'full'}"
+            runs = _complete(done, key, name, seeds)
+            if runs is None:
+                print(f"{key}: not complete in {partial}: left out")
+                continue
+            records += runs
+            targets[key] = baseline_recipe(name).target
+        if not records:
+            ap.error(f"--report-only: no complete job in {partial}")
+        _report(records, targets, context, seeds, datasets, budgets, quick, args.out)
+        return
 
     # ---------------------------------------------------------------- pretraining
     corpus = build_pretraining_corpus(max_sentences=20_000 if quick else None, verbose=True)
@@ -242,8 +286,17 @@ def main() -> None:
     if "mr" in datasets:
         pc_model, pc_vocab, pc_seconds = pros_cons_model(quick)
         print(f"pros_cons Kim CNN: {pc_seconds:.0f} s")
-    pretrain_cost = {"kim-non-static-w2v": float(w2v.train_seconds), "transformer-ulmfit": lm.pretrain_seconds,
-                     "kim-pros-cons": pc_seconds}
+    context = {"pretrain_cost": {"kim-non-static-w2v": float(w2v.train_seconds),
+                                 "transformer-ulmfit": lm.pretrain_seconds, "kim-pros-cons": pc_seconds},
+               "language_model": {"heldout_perplexity": lm.heldout["perplexity"],
+                                  "kneser_ney_perplexity": kn["perplexity"],
+                                  "kneser_ney_train_sentences": kn["train_sentences"],
+                                  "pretrain_seconds": lm.pretrain_seconds, "steps": lm.config.steps,
+                                  "corpus_sentences": len(corpus)},
+               "kv_cache": kv, "word2vec_seconds": float(w2v.train_seconds), "pros_cons_seconds": pc_seconds}
+    if partial is not None:
+        with open(partial, "a") as fh:
+            fh.write(_context_line(json_clean(context)) + "\n")
 
     # ---------------------------------------------------------------- fine-tuning
     records, targets = [], {}
@@ -260,9 +313,8 @@ def main() -> None:
         recipe = baseline_recipe(name)
         key = f"{name}@{budget or 'full'}"
         targets[key] = recipe.target
-        expected = {(v, sd) for v in _variant_names(name) for sd in seeds}
-        if key in done and {(r.variant, r.seed) for r in done[key]} >= expected:
-            kept = [r for r in done[key] if (r.variant, r.seed) in expected]
+        kept = _complete(done, key, name, seeds)
+        if kept is not None:
             records += kept
             print(f"\n{key}: {len(kept)} runs reused from {partial}")
             continue
@@ -297,6 +349,45 @@ def main() -> None:
             print(f"  {r.variant:<22} seed {r.seed}: test {r.test_metrics.get('test_accuracy', math.nan):.3f}, "
                   f"{r.wall_time:.0f} s, time to target {r.time_to_target_s:.1f} s")
 
+    _report(records, targets, context, seeds, datasets, budgets, quick, args.out)
+
+
+def _against_full_baseline(rows: list[dict], summary, pretrain_cost: dict) -> None:
+    """Add ratios against the baseline on the full training split to every row whose runs
+    all reached the target (NaN otherwise, or without a full-data baseline that reached it
+    on every seed): at a small budget the baseline itself never reaches the target, and
+    the question is what the labels a user would otherwise need cost. ``labels`` is the
+    budget over the full split's size (examples seen by the full-data baseline's runs per
+    epoch: the split size)."""
+    for r in rows:
+        for k in ("labels", "finetune_time", "total_time", "examples_to_target"):
+            r[f"{k}_ratio_vs_full_baseline"] = math.nan
+    for r in rows:
+        s = summary[(summary["dataset"] == f"{r['dataset']}@{r['labels']}") & (summary["variant"] == r["variant"])]
+        base = summary[(summary["dataset"] == f"{r['dataset']}@full") & (summary["variant"] == BASELINE)]
+        if s.empty or base.empty:
+            continue
+        s, base = s.iloc[0], base.iloc[0]
+        if int(s["reached"]) != int(s["seeds"]) or int(base["reached"]) != int(base["seeds"]) \
+                or is_missing(s["time_to_target_s_mean"]) or is_missing(base["time_to_target_s_mean"]):
+            continue
+        full_size = _full_train_size(r["dataset"])
+        t_base = float(base["time_to_target_s_mean"])
+        r["labels_ratio_vs_full_baseline"] = 1.0 if r["labels"] == "full" else r["labels"] / full_size
+        r["finetune_time_ratio_vs_full_baseline"] = float(s["time_to_target_s_mean"]) / t_base
+        r["total_time_ratio_vs_full_baseline"] = (r["pretrain_seconds"] + float(s["time_to_target_s_mean"])) / t_base
+        r["examples_to_target_ratio_vs_full_baseline"] = (float(s["examples_to_target_mean"])
+                                                          / float(base["examples_to_target_mean"]))
+
+
+def _full_train_size(dataset: str) -> int:
+    return len(load_dataset(dataset).train)
+
+
+def _report(records: list[RunRecord], targets: dict, context: dict, seeds: list[int], datasets: list[str],
+            budgets: list[int | None], quick: bool, out_path: str) -> None:
+    """Print the table, the smallest budgets and the JSON line; write ``out_path`` if given."""
+    pretrain_cost = context["pretrain_cost"]
     result = ExperimentResult(records, targets, BASELINE)
     summary = result.summary
     rows = []
@@ -314,6 +405,7 @@ def main() -> None:
                      "finetune_time_ratio": float(s["time_to_target_ratio"]), "total_time_ratio": total,
                      "examples_to_target_ratio": float(s["examples_to_target_ratio"]),
                      "pretrain_seconds": pre, "reached": f"{int(s['reached'])}/{int(s['seeds'])}"})
+    _against_full_baseline(rows, summary, pretrain_cost)
 
     print(f"\nTest accuracy (%), ratios against {BASELINE} at the same budget (< 1: cheaper); "
           f"claim: {CLAIM}. Seconds are this machine's: run nothing else beside it.")
@@ -326,6 +418,16 @@ def main() -> None:
               f"{fmt_mean_std(r['test_accuracy_mean'], r['test_accuracy_std'], scale=100, seeds=len(seeds)):>14} "
               f"{f(r['finetune_time_ratio']):>8} {f(r['total_time_ratio']):>8} "
               f"{f(r['examples_to_target_ratio']):>9} {r['reached']:>8}")
+
+    vs_full = [r for r in rows if not is_missing(r["total_time_ratio_vs_full_baseline"])]
+    if vs_full:
+        print(f"\nAgainst {BASELINE} trained on all its labels (the budget a user would otherwise label), for the "
+              "runs that reached the target on every seed:")
+        print(f"{'data@labels':<12} {'variant':<22} {'labels':>7} {'ft time':>8} {'total':>8} {'examples':>9}")
+        for r in vs_full:
+            print(f"{r['dataset'] + '@' + str(r['labels']):<12} {r['variant']:<22} "
+                  f"{r['labels_ratio_vs_full_baseline']:>7.2f} {r['finetune_time_ratio_vs_full_baseline']:>8.2f} "
+                  f"{r['total_time_ratio_vs_full_baseline']:>8.2f} {r['examples_to_target_ratio_vs_full_baseline']:>9.2f}")
 
     smallest = {}
     for name in datasets:
@@ -346,13 +448,9 @@ def main() -> None:
 
     out = {"benchmark": "transfer", "seeds": len(seeds), "quick": quick, "claim": "5x", "results": rows,
            "smallest_budget_reaching_full_baseline": smallest,
-           "language_model": {"heldout_perplexity": lm.heldout["perplexity"], "kneser_ney_perplexity": kn["perplexity"],
-                              "kneser_ney_train_sentences": kn["train_sentences"],
-                              "pretrain_seconds": lm.pretrain_seconds, "steps": lm.config.steps,
-                              "corpus_sentences": len(corpus)},
-           "kv_cache": kv, "word2vec_seconds": float(w2v.train_seconds), "pros_cons_seconds": pc_seconds}
-    if args.out:
-        Path(args.out).write_text(json.dumps(json_clean(out), indent=2))
+           **{k: v for k, v in context.items() if k != "pretrain_cost"}}
+    if out_path:
+        Path(out_path).write_text(json.dumps(json_clean(out), indent=2))
     print(json.dumps(json_clean(out, digits=4)))
 
 

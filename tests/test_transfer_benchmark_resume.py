@@ -5,7 +5,13 @@ run must not stop the others from loading."""
 import dataclasses
 import math
 
-from benchmarks.transfer import _load_partial, _record_line, _variant_names
+from benchmarks.transfer import (
+    _complete,
+    _context_line,
+    _load_partial,
+    _record_line,
+    _variant_names,
+)
 from workbench.experiment import RunRecord
 
 
@@ -24,9 +30,12 @@ def _record(variant, seed, reached=True):
 def test_partial_runs_round_trip_and_skip_a_truncated_line(tmp_path):
     a, b = _record("kim-cnn-rand", 0), _record("transformer-ulmfit", 1, reached=False)
     path = tmp_path / "out.json.partial.jsonl"
-    path.write_text(_record_line("mr@500", a) + "\n" + _record_line("subj@100", b) + "\n"
+    path.write_text(_context_line({"pretrain_cost": {"kim-non-static-w2v": 1.0}}) + "\n"
+                    + _record_line("mr@500", a) + "\n" + _record_line("subj@100", b) + "\n"
+                    + _context_line({"pretrain_cost": {"kim-non-static-w2v": 2.0}}) + "\n"
                     + _record_line("mr@500", b)[:57] + "\n")
-    got = _load_partial(path)
+    got, context = _load_partial(path)
+    assert context == {"pretrain_cost": {"kim-non-static-w2v": 2.0}}  # the last one (a resumed run's)
     assert set(got) == {"mr@500", "subj@100"}
     assert len(got["mr@500"]) == 1
     first = got["mr@500"][0]
@@ -45,3 +54,13 @@ def test_variants_per_dataset():
     assert _variant_names("mr") == ["kim-cnn-rand", "kim-non-static-w2v", "kim-pros-cons", "transformer-ulmfit",
                                     "transformer-scratch"]
     assert "kim-pros-cons" not in _variant_names("subj")
+
+
+def test_a_job_is_complete_only_with_every_variant_and_seed():
+    runs = [_record(v, sd) for v in _variant_names("subj") for sd in (0, 1)]
+    done = {"subj@500": runs + [_record("kim-cnn-rand", 5)]}
+    kept = _complete(done, "subj@500", "subj", [0, 1])
+    assert kept is not None and len(kept) == 8 and all(r.seed in (0, 1) for r in kept)
+    assert _complete(done, "subj@500", "subj", [0, 1, 2]) is None  # seed 2 missing
+    assert _complete(done, "mr@500", "mr", [0]) is None
+    assert _complete({"mr@500": [_record(v, 0) for v in _variant_names("subj")]}, "mr@500", "mr", [0]) is None
