@@ -153,6 +153,9 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     assert "subj clean: 0.80x (ratio 1.26 ± 0.20)" in gc and "subj noisy: target missed" in gc and "(3 seeds)" in gc
     assert "subj clean: 0.96x (ratio 1.05 ± 0.39)" in figures["difficulty_prediction"]["figure"]
     assert figures["gradient_caching"]["source"].startswith("docs/results/skipping-digits-subj-2026-12-03.txt")
+    tr = figures["transfer"]["figure"]
+    assert tr.startswith("time to target against Kim CNN-rand: mr full labels word2vec non-static: ") and "(3 seeds)" in tr
+    assert figures["transfer"]["source"].startswith("docs/results/transfer-full-2026-12-03.txt")
     vc = figures["vision_collator"]["figure"]
     assert vc.startswith("saving of a digits epoch against per-image normalisation: collator ")
     assert "with the batched fetch" in vc and "(3 seeds x 5 rounds)" in vc

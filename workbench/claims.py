@@ -1022,7 +1022,7 @@ def _full_compile(d: Mapping[str, Any]) -> str:
 _FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = {
     "curriculum": ("curriculum-full-2026-11-22.txt", "python benchmarks/curriculum.py", _full_curriculum),
     "augmentation": ("augmentation-full-2026-11-22.txt", "python benchmarks/augmentation.py", _full_augmentation),
-    "transfer": ("transfer-quick-2026-12-02.txt", "python benchmarks/transfer.py --quick", _full_transfer),
+    "transfer": ("transfer-full-2026-12-03.txt", "python benchmarks/transfer.py --threads 2", _full_transfer),
     "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick", _full_compile),
     "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py", _full_schedule),
     "active_learning": ("active-learning-full-2026-12-03.txt",
