@@ -123,3 +123,34 @@ def test_real_mr_training_text_without_heldout_sentences(tmp_path):
     capped = build_pretraining_corpus(sources=["mr"], heldout=["mr"], max_sentences=500,
                                       use_cache=False, verbose=False)
     assert len(capped) == 500 and set(capped.texts()) <= texts
+
+
+def test_builtin_corpus_key_follows_content_not_copy_or_time(tmp_path, monkeypatch):
+    """The same NLTK corpus unpacked again (a new machine, new modification times, another
+    folder) keeps its cache key, so an hour of LM pretraining is found again; changed bytes
+    change it."""
+    import os
+
+    import workbench.techniques.transfer.corpus as corpus_mod
+
+    a, b = tmp_path / "a" / "subjectivity.zip", tmp_path / "b" / "subjectivity.zip"
+    for p in (a, b):
+        p.parent.mkdir()
+        p.write_bytes(b"the same corpus bytes")
+    os.utime(b, ns=(10**18, 10**18))
+    where = {"path": a}
+    monkeypatch.setattr(corpus_mod, "ensure_corpus", lambda name: str(where["path"]))
+    first = corpus_mod._spec(["subj"], [], ["subj"], 0, (0.8, 0.1, 0.1), True, None, 0, "text")
+    where["path"] = b
+    assert corpus_mod._spec(["subj"], [], ["subj"], 0, (0.8, 0.1, 0.1), True, None, 0, "text") == first
+    b.write_bytes(b"the same corpus bytez")
+    assert corpus_mod._spec(["subj"], [], ["subj"], 0, (0.8, 0.1, 0.1), True, None, 0, "text") != first
+    # an unpacked corpus (a folder) too
+    d = tmp_path / "c" / "subjectivity"
+    d.mkdir(parents=True)
+    (d / "quote.tok.gt9.5000").write_text("one\n", encoding="utf-8")
+    where["path"] = d
+    key_dir = corpus_mod._spec(["subj"], [], [], 0, (0.8, 0.1, 0.1), True, None, 0, "text")
+    os.utime(d / "quote.tok.gt9.5000", ns=(10**18, 10**18))
+    corpus_mod._CONTENT_SHA.clear()
+    assert corpus_mod._spec(["subj"], [], [], 0, (0.8, 0.1, 0.1), True, None, 0, "text") == key_dir

@@ -28,6 +28,7 @@ specification, the split seed and fractions, ``lowercase``, ``max_sentences``, `
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import time
@@ -282,11 +283,34 @@ def _nltk_sentences(name: str) -> list[str]:
     return [" ".join(s) for s in reader.sents()]
 
 
-def _nltk_fingerprint(name: str) -> dict[str, Any]:
-    path = Path(ensure_corpus(_NLTK_NAME[name]))
+_CONTENT_SHA: dict[tuple[str, int, int], str] = {}
+
+
+def _content_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative path and bytes of each,
+    sorted); memoised per (path, size, mtime) within the process."""
     st = path.stat()
-    return {"corpus": _NLTK_NAME[name], "path": str(path), "bytes": st.st_size,
-            "mtime_ns": st.st_mtime_ns}
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo in _CONTENT_SHA:
+        return _CONTENT_SHA[memo]
+    if path.is_file():
+        digest = file_fingerprint(path)["sha256"]
+    else:
+        h = hashlib.sha256()
+        for f in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(str(f.relative_to(path)).encode("utf-8") + b"\0")
+            h.update(file_fingerprint(f)["sha256"].encode("ascii"))
+        digest = h.hexdigest()
+    _CONTENT_SHA[memo] = digest
+    return digest
+
+
+def _nltk_fingerprint(name: str) -> dict[str, Any]:
+    # content, not path or modification time: the same corpus unpacked again (a new
+    # machine, a fresh copy of the data) keeps its key, so a cached corpus, language
+    # model (an hour of pretraining) and word vectors are found again
+    path = Path(ensure_corpus(_NLTK_NAME[name]))
+    return {"corpus": _NLTK_NAME[name], "sha256": _content_sha256(path)}
 
 
 def _heldout_name(i: int, h: Any) -> str:
