@@ -113,9 +113,17 @@ def test_smoke_run_on_real_digits_gives_a_row_per_claim(tmp_path):
     for key in ("augmentation", "transfer"):
         row = by[(key, "digits")]
         assert row["status"] == "not measured" and "text" in row["note"] and math.isnan(row["measured"])
-    assert "compile-quick" in by[("torch_compile", "—")]["note"]
+    # torch.compile: measured on digits (eager vs compiled, compiling charged), the steady
+    # state and compiling's cost in the note; SUBJ is skipped with the thorough figure
+    comp = by[("torch_compile", "digits")]
+    assert comp["status"] == "measured" and comp["measured"] > 0 and "x" in claims._figure(comp)
+    assert re.search(r"steady state [+-]\d+\.\d ± \d+\.\d% per step", comp["note"]), comp["note"]
+    assert "compiling costs" in comp["note"] and "pays off" in comp["note"] and "once per machine" in comp["note"]
+    # compiling is charged: the compiled run includes it, so it cannot beat eager by more
+    # than its steady-state saving
+    assert comp["per_seed"][0] < 1.0, comp
     # measured rows: a figure, one seed, and no verdict from one seed
-    for key in ("curriculum", "gradient_caching", "vision_collator", "wandb_log_reduction"):
+    for key in ("curriculum", "gradient_caching", "vision_collator", "wandb_log_reduction", "torch_compile"):
         row = by[(key, "digits")]
         assert row["status"] in ("measured", "target missed"), row
         assert row["seeds"] == 1
