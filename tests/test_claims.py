@@ -164,6 +164,12 @@ def test_full_benchmark_figures_name_file_command_and_commit():
     tr = figures["transfer"]["figure"]
     assert tr.startswith("time to target against Kim CNN-rand: mr full labels word2vec non-static: ") and "(3 seeds)" in tr
     assert figures["transfer"]["source"].startswith("docs/results/transfer-full-2026-12-03.txt")
+    # the thorough compile figure: the main job's model (digits CNN, default mode) from the
+    # full run, with the range over every model and mode
+    comp = figures["torch_compile"]["figure"]
+    assert comp.startswith("cnn training step, compile-default: 1.11x eager after 14 s of compiling"), comp
+    assert "every model and mode 0.71-1.12x" in comp and "full run, quiet machine" in comp
+    assert figures["torch_compile"]["source"].startswith("docs/results/compile-full-2026-12-03.json")
     vc = figures["vision_collator"]["figure"]
     assert vc.startswith("saving of a digits epoch against per-image normalisation: collator ")
     assert "with the batched fetch" in vc and "(3 seeds x 5 rounds)" in vc

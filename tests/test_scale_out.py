@@ -24,6 +24,14 @@ def test_load_benchmark_result_reads_the_newest_saved_run(tmp_path):
     os.utime(old, (t - 100, t - 100))
     got = so.load_benchmark_result("compile", tmp_path)
     assert got["run"] == "new" and got["_source"] == str(new)
+    # the date in the name decides, not the modification time (a fresh clone gives every
+    # file the same one); a full run wins over a quick run of the same date
+    os.utime(old, (t + 100, t + 100))
+    assert so.load_benchmark_result("compile", tmp_path)["run"] == "new"
+    same_day = tmp_path / "compile-quick-2026-02-01.json"
+    same_day.write_text(json.dumps({"benchmark": "compile", "run": "quick"}))
+    os.utime(same_day, (t + 200, t + 200))
+    assert so.load_benchmark_result("compile", tmp_path)["run"] == "new"
     (tmp_path / "scale-out-quick.txt").write_text("no json at all\n")
     assert so.load_benchmark_result("scale-out", tmp_path) is None
 

@@ -154,8 +154,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("torch_compile", "scale_out", "10-20%", (1.10, 1.20), COMPILE_UNIT,
           "the Trainer with torch.compile (default mode, Inductor) against eager, the same digits training run, "
           "compiling charged", kind="measure", datasets=("digits",),
-          skipped={"subj": "measured on digits: compiling the Kim CNN takes 80-390 s per mode on this CPU "
-                           "(docs/results/compile-quick-2026-12-02.json), more than the quick protocol's SUBJ runs"}),
+          skipped={"subj": "measured on digits only, to keep the main job within 15 minutes; the thorough "
+                           "benchmark gives the Kim CNN's compiled training step 1.08-1.09x eager's time, so it "
+                           "cannot pay off on SUBJ"}),
     Claim("vision_collator", "data", "2-5%", (2.0, 5.0), COLLATE_UNIT,
           "VisionCollator (normalise the stacked batch once) against normalising image by image then "
           "stacking, same training run", kind="measure", datasets=("digits",),
@@ -596,20 +597,34 @@ def _factor_row(claim: Claim, dataset: str, control: Sequence[float], treated: S
                 note, per_seed=speedups)
 
 
+#: the thorough compile figure (``benchmarks/compile.py``'s JSON)
+COMPILE_RESULTS = "compile-full-2026-12-03.json"
+
+
 def _compile_reference() -> tuple[float, str]:
-    path = RESULTS_DIR / "compile-quick-2026-12-02.json"
+    """The thorough torch.compile figure: the digits CNN's compiled (default mode) training
+    step against eager, as a percent of step time saved (the main job's model), with the
+    range over every model and mode of the run."""
+    path = RESULTS_DIR / COMPILE_RESULTS
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return math.nan, f"{path.name} not found"
     train = [r for r in data.get("results", []) if r.get("phase") == "train" and
-             str(r.get("variant", "")).startswith("compile") and r.get("speedup")]
+             str(r.get("variant", "")).startswith("compile") and not str(r["variant"]).endswith("bf16")
+             and r.get("speedup")]
     if not train:
         return math.nan, "no compiled training step in the file"
-    best = max(train, key=lambda r: r["speedup"])
-    return (100.0 * (float(best["speedup"]) - 1.0),
-            f"best compiled training step in {path.name}: {best['model']} {best['variant']} "
-            f"{best['speedup']:.2f}x eager, after {best['compile_s']:.0f} s of compiling (quick run, loaded machine)")
+    pick = next((r for r in train if (r["model"], r["variant"]) == ("cnn", "compile-default")), None)
+    pick = pick or max(train, key=lambda r: r["speedup"])
+    lo, hi = min(r["speedup"] for r in train), max(r["speedup"] for r in train)
+    payoff = pick.get("payoff_steps")
+    pays = f"pays off after {payoff:,} steps" if isinstance(payoff, (int, float)) else "never pays off"
+    kind = "quick run, loaded machine" if data.get("quick") else "full run, quiet machine"
+    return (100.0 * (float(pick["speedup"]) - 1.0),
+            f"{pick['model']} training step, {pick['variant']}: {pick['speedup']:.2f}x eager after "
+            f"{pick['compile_s']:.0f} s of compiling ({pays}); every model and mode "
+            f"{lo:.2f}-{hi:.2f}x ({path.name}, {kind})")
 
 
 # --------------------------------------------------------------------------- table rows
@@ -1105,7 +1120,7 @@ def _full_overhead(d: Mapping[str, Any]) -> str:
 
 def _full_compile(d: Mapping[str, Any]) -> str:
     pct, text = _compile_reference()
-    return "—" if math.isnan(pct) else f"{1.0 + pct / 100.0:.2f}x per step ({text.split(': ', 1)[-1]})"
+    return "—" if math.isnan(pct) else text
 
 
 #: claim key -> (results file, the command that produced it, how to read its figure)
@@ -1113,7 +1128,8 @@ _FULL_SOURCES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = 
     "curriculum": ("curriculum-full-2026-11-22.txt", "python benchmarks/curriculum.py", _full_curriculum),
     "augmentation": ("augmentation-full-2026-11-22.txt", "python benchmarks/augmentation.py", _full_augmentation),
     "transfer": ("transfer-full-2026-12-03.txt", "python benchmarks/transfer.py --threads 2", _full_transfer),
-    "torch_compile": ("compile-quick-2026-12-02.json", "python benchmarks/compile.py --quick", _full_compile),
+    "torch_compile": (COMPILE_RESULTS, "python benchmarks/compile.py --out docs/results/" + COMPILE_RESULTS,
+                      _full_compile),
     "one_cycle_schedule": ("schedules-subj-full-2026-11-22.txt", "python benchmarks/schedules.py", _full_schedule),
     "active_learning": ("active-learning-full-2026-12-03.txt",
                         "python benchmarks/active_learning.py --datasets digits / subj", _full_active),

@@ -10,6 +10,7 @@ or on a cluster use ``torchrun ... -m workbench train`` instead (README, "Scale-
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,12 +119,19 @@ def allreduce_counts(dataset: str = "digits", grad_accum_steps: int = 4, *, smok
 def load_benchmark_result(name: str, folder: str | Path = RESULTS_DIR) -> dict[str, Any] | None:
     """The key-figures JSON of the newest saved run of ``benchmarks/<name>.py`` in
     ``folder`` (``<name>-*.txt`` whose last JSON line is the benchmark's, or
-    ``<name>*.json``), or None when there is none (the benchmark has not been run yet)."""
+    ``<name>*.json``), or None when there is none (the benchmark has not been run yet).
+    Newest by the ``YYYY-MM-DD`` date in the file name (a fresh clone gives every file the
+    same modification time), a full run before a ``quick`` one of the same date, then the
+    modification time."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    files = sorted(list(folder.glob(f"{name}*.json")) + list(folder.glob(f"{name}-*.txt")),
-                   key=lambda p: p.stat().st_mtime)
+
+    def newest(p: Path) -> tuple[str, int, float]:
+        date = re.search(r"\d{4}-\d{2}-\d{2}", p.name)
+        return (date.group(0) if date else "", 0 if "quick" in p.name else 1, p.stat().st_mtime)
+
+    files = sorted(list(folder.glob(f"{name}*.json")) + list(folder.glob(f"{name}-*.txt")), key=newest)
     for path in reversed(files):
         text = path.read_text(errors="replace").strip()
         candidates = [text] if path.suffix == ".json" else list(reversed(text.splitlines()))
